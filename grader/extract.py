@@ -1,0 +1,312 @@
+"""Extract a graded function from a submission into a minimal module, by AST, without running anything.
+
+The module holds the function, the notebook's own functions and classes it needs
+(transitively), and the imports that bind names it uses. Every other top-level statement
+(training loops, plots, tests, data loading) is left out. Each line of the module maps back
+to (cell, line in cell), so feedback can quote the student's own line.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grader.load import Submission
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+# IPython-only lines: magics (%, %%), shell escapes (!), help (name? / ?name).
+_IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^[^#'\"]*\?\s*$")
+_BINDING_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in the student's notebook."""
+
+    cell: int
+    """Index of the cell in the notebook's `cells` list (0-based)."""
+    line: int
+    """Line within that cell's source (1-based)."""
+    code: str
+    """The student's code there (a bounded excerpt: a statement may span lines)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """The cell defining the graded function does not parse."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """A graded function pulled out of a submission, ready to run in the sandbox."""
+
+    function: str
+    """Name of the graded function."""
+    source: str
+    """The minimal module to execute ("" when the function was not found or does not parse)."""
+    origins: tuple[tuple[int, int] | None, ...]
+    """For each line of `source` (index = line - 1): (cell, line in cell), or None for generated lines."""
+    definition: Location | None
+    """Where the (last) definition of the function starts."""
+    definition_count: int
+    """How many times the notebook defines the function; the last one is graded."""
+    parameters: tuple[str, ...]
+    """The student's parameter names, in order."""
+    notebook_globals: tuple[str, ...]
+    """Names the function reads that only a top-level statement of the notebook assigns."""
+    placeholders: tuple[Location, ...]
+    """Template placeholders left in the function (`x = None`, `... + None`)."""
+    syntax_error: SyntaxProblem | None
+    """Set when the last definition sits in a cell that does not parse."""
+    near_misses: tuple[str, ...]
+    """When not found: similarly named functions the notebook defines."""
+
+    @property
+    def found(self) -> bool:
+        """Whether there is a function to run."""
+        return bool(self.source)
+
+    def locate(self, module_line: int | None) -> Location | None:
+        """Map a line of `source` (e.g. from a traceback) back to the student's notebook."""
+        if module_line is None or not 1 <= module_line <= len(self.origins):
+            return None
+        origin = self.origins[module_line - 1]
+        if origin is None:
+            return None
+        return Location(origin[0], origin[1], self.source.splitlines()[module_line - 1].strip())
+
+    def function_node(self) -> ast.FunctionDef | None:
+        """The graded function's AST, with line numbers of `source`."""
+        if not self.found:
+            return None
+        for node in ast.parse(self.source).body:
+            if isinstance(node, ast.FunctionDef) and node.name == self.function:
+                return node
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """A top-level statement of the notebook that binds a name."""
+
+    name: str
+    cell: int
+    node: ast.stmt
+    lines: tuple[str, ...]  # the sanitized lines of the cell
+
+
+class _Notebook:
+    """The submission's parsed cells and its top-level bindings, in notebook order."""
+
+    def __init__(self, submission: Submission) -> None:
+        self.bindings: dict[str, _Binding] = {}  # last binding of each name wins, as when cells run in order
+        self.variables: set[str] = set()
+        self.star_imports: list[_Binding] = []
+        self.definitions: list[tuple[int, str, int]] = []  # (cell, name, line) of every def, parsed or not
+        self.broken_cells: dict[int, SyntaxProblem] = {}
+        for cell in submission.cells:
+            code = _sanitize(cell.source)
+            lines = tuple(code.splitlines())
+            try:
+                tree = ast.parse(code)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+                self._remember_broken(cell.index, cell.source, lines, error)
+                continue
+            for statement in _top_level_statements(tree.body):
+                self._bind(cell.index, statement, lines)
+
+    def _remember_broken(self, cell: int, raw: str, lines: tuple[str, ...], error: Exception) -> None:
+        line = getattr(error, "lineno", None) or 1
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        message = getattr(error, "msg", None) or type(error).__name__
+        self.broken_cells[cell] = SyntaxProblem(Location(cell, line, text), f"{type(error).__name__}: {message}")
+        for match in re.finditer(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(", raw, re.MULTILINE):
+            self.definitions.append((cell, match.group(1), raw.count("\n", 0, match.start()) + 1))
+
+    def _bind(self, cell: int, statement: ast.stmt, lines: tuple[str, ...]) -> None:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [statement.name]
+            if not isinstance(statement, ast.ClassDef):
+                self.definitions.append((cell, statement.name, statement.lineno))
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in statement.names):
+                self.star_imports.append(_Binding("*", cell, statement, lines))
+                return
+            names = [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
+        else:
+            for name in _assigned_names(statement):
+                self.bindings.pop(name, None)
+                self.variables.add(name)
+            return
+        for name in names:
+            self.variables.discard(name)
+            self.bindings[name] = _Binding(name, cell, statement, lines)
+
+
+def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:
+    """Build the minimal runnable module for each of `functions` from `submission` (parsed once)."""
+    notebook = _Notebook(submission)
+    return tuple(_extract(notebook, function) for function in functions)
+
+
+def _extract(notebook: _Notebook, function: str) -> Extraction:
+    count = sum(1 for _, name, _ in notebook.definitions if name == function)
+    last = max(((cell, line) for cell, name, line in notebook.definitions if name == function), default=None)
+    binding = notebook.bindings.get(function)
+    if last is None:
+        names = sorted({name for _, name, _ in notebook.definitions})
+        misses = tuple(difflib.get_close_matches(function, names, n=3, cutoff=0.6))
+        return _empty(function, near_misses=misses)
+    if last[0] in notebook.broken_cells:
+        problem = notebook.broken_cells[last[0]]
+        return _empty(function, count=count, syntax_error=problem, definition=Location(last[0], last[1], f"def {function}(...)"))
+    if binding is None or not isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _empty(function, count=count)  # rebound to a non-function after its def: nothing to grade
+    return _assemble(notebook, binding, count)
+
+
+def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
+    needed: list[_Binding] = []
+    imports: list[tuple[_Binding, ast.alias]] = []
+    globals_read: list[str] = []
+    seen: set[str] = {graded.name}
+    pending = [graded]
+    use_star_imports = False
+    while pending:
+        binding = pending.pop()
+        needed.append(binding)
+        for name in sorted(_free_names(binding.node)):
+            if name in seen:
+                continue
+            seen.add(name)
+            found = notebook.bindings.get(name)
+            if found is None:
+                if name in notebook.variables:
+                    globals_read.append(name)
+                else:
+                    use_star_imports = True  # maybe from `from reg_utils import *`; else a NameError at run time
+            elif isinstance(found.node, (ast.Import, ast.ImportFrom)):
+                imports.append((found, _alias_binding(found.node, name)))
+            else:
+                pending.append(found)
+    pieces: list[tuple[str, tuple[int, int] | None]] = []
+    for binding in notebook.star_imports if use_star_imports else ():
+        pieces.append((ast.unparse(binding.node), (binding.cell, binding.node.lineno)))
+    for binding, alias in sorted(imports, key=_notebook_order):
+        statement = _single_import(binding.node, alias)
+        pieces.append((statement, (binding.cell, binding.node.lineno)))
+    for binding in sorted(needed, key=_notebook_order):
+        first = _first_line(binding.node)
+        for offset, text in enumerate(binding.lines[first - 1 : binding.node.end_lineno]):
+            pieces.append((text, (binding.cell, first + offset)))
+    source = "\n".join(text for text, _ in pieces) + "\n"
+    node = graded.node
+    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    definition = Location(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
+    return Extraction(
+        function=graded.name,
+        source=source,
+        origins=tuple(origin for _, origin in pieces),
+        definition=definition,
+        definition_count=count,
+        parameters=tuple(argument.arg for argument in node.args.posonlyargs + node.args.args),
+        notebook_globals=tuple(sorted(globals_read)),
+        placeholders=tuple(_placeholders(node, graded)),
+        syntax_error=None,
+        near_misses=(),
+    )
+
+
+def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),
+           syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
+    return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses)
+
+
+def _sanitize(source: str) -> str:
+    """Blank out IPython-only lines, keeping line numbers, so the rest parses as Python."""
+    return "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
+
+
+def _top_level_statements(body: list[ast.stmt]):
+    """Top-level statements, looking inside `if`/`try`/`with` blocks, where imports and defs often hide."""
+    for statement in body:
+        if isinstance(statement, (ast.If, ast.Try, ast.With)):
+            yield from _top_level_statements(statement.body)
+            if isinstance(statement, ast.Try):
+                for handler in statement.handlers:
+                    yield from _top_level_statements(handler.body)
+            if isinstance(statement, (ast.If, ast.Try)):
+                yield from _top_level_statements(statement.orelse)
+        else:
+            yield statement
+
+
+def _assigned_names(statement: ast.stmt) -> set[str]:
+    return {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+    }
+
+
+def _free_names(node: ast.stmt) -> set[str]:
+    """Names `node` reads but does not bind itself (a deliberately simple view of Python scoping)."""
+    loaded: set[str] = set()
+    bound: set[str] = set()
+    declared_global: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            (loaded if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
+        elif isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, _BINDING_STATEMENTS[:3]) and sub is not node:
+            bound.add(sub.name)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            bound.add(sub.name)
+        elif isinstance(sub, ast.Global):
+            declared_global.update(sub.names)
+    return (loaded - (bound - declared_global)) - _BUILTIN_NAMES
+
+
+def _alias_binding(statement: ast.Import | ast.ImportFrom, name: str) -> ast.alias:
+    return next(alias for alias in statement.names if (alias.asname or alias.name).split(".")[0] == name)
+
+
+def _single_import(statement: ast.stmt, alias: ast.alias) -> str:
+    if isinstance(statement, ast.ImportFrom):
+        return ast.unparse(ast.ImportFrom(module=statement.module, names=[alias], level=statement.level))
+    return ast.unparse(ast.Import(names=[alias]))
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno] + [decorator.lineno for decorator in decorators])
+
+
+def _notebook_order(item) -> tuple[int, int]:
+    binding = item[0] if isinstance(item, tuple) else item
+    return (binding.cell, binding.node.lineno)
+
+
+def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Binding) -> list[Location]:
+    """Template lines left unfinished: `name = None` or an operand that is the literal None."""
+    found = []
+    for node in ast.walk(function):
+        is_placeholder = (
+            isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is None
+        ) or (
+            isinstance(node, ast.BinOp)
+            and any(isinstance(side, ast.Constant) and side.value is None for side in (node.left, node.right))
+        )
+        if is_placeholder:
+            line = node.lineno
+            found.append(Location(binding.cell, line, binding.lines[line - 1].strip()))
+    return sorted(set(found), key=lambda location: location.line)
