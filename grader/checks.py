@@ -1,0 +1,300 @@
+"""Scored checks: pure functions of the trials (reference vs. student on every probe).
+
+Each check registers itself with the options it accepts, so a spec naming an unknown check
+or option fails when it is loaded, not in the middle of a batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grader.compare import Outputs, close, same_value, split_outputs
+from grader.errors import SpecError
+
+if TYPE_CHECKING:
+    from grader.sandbox import CallOutcome
+    from grader.spec import Assignment, CheckSpec, Exercise, Probe
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One probe, as computed by the reference and as returned by the student's function."""
+
+    probe: Probe
+    expected: Mapping[str, np.ndarray]
+    """Reference outputs."""
+    outcome: CallOutcome | None
+    """The student's call, or None when the run stopped before reaching it."""
+    got: Outputs | None
+    """The student's return value split into outputs (None when the call did not return)."""
+    baseline_expected: Mapping[str, np.ndarray] | None = None
+    """Reference outputs with the baseline arguments (e.g. λ = 0); None when the probe is its own baseline."""
+    baseline_got: Outputs | None = None
+    """The student's outputs with the baseline arguments."""
+
+    @property
+    def returned(self) -> bool:
+        """Whether the student's call returned a value of the expected kind."""
+        return self.got is not None and self.got.problem is None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The outcome of one scored check."""
+
+    name: str
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """Everything a check may look at."""
+
+    exercise: Exercise
+    spec: CheckSpec
+    trials: tuple[Trial, ...]
+    assignment: Assignment
+    stopped: str | None
+    """Why the run produced no usable calls at all (timeout, syntax error...), or None."""
+
+
+CheckFunction = Callable[[CheckContext], tuple[float, str]]
+"""Returns (fraction of the points earned, message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDefinition:
+    """A registered check and the options a spec may give it."""
+
+    name: str
+    run: CheckFunction
+    options: Mapping[str, type | tuple[type, ...]]
+
+    def validate(self, options: Mapping[str, Any], where: str, key: str) -> None:
+        """Raise SpecError for an unknown or mistyped option."""
+        for option, value in options.items():
+            if option not in self.options:
+                raise SpecError(f"check {self.name!r} has no option {option!r}", path=where, key=key)
+            if not isinstance(value, self.options[option]):
+                raise SpecError(f"option {option!r} has the wrong type", path=where, key=key)
+
+
+CHECKS: dict[str, CheckDefinition] = {}
+
+
+def check(name: str, **options: type | tuple[type, ...]) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under `name`; a duplicate name fails at import."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if name in CHECKS:
+            raise RuntimeError(f"check {name!r} registered twice")
+        CHECKS[name] = CheckDefinition(name, function, options)
+        return function
+
+    return register
+
+
+def run_check(context: CheckContext) -> CheckResult:
+    """Run one check and scale its score to the spec's points."""
+    spec = context.spec
+    if context.stopped:
+        return CheckResult(spec.title, False, 0.0, spec.points, f"not checked: {context.stopped}")
+    fraction, message = CHECKS[spec.kind].run(context)
+    score = round(spec.points * fraction, 2)
+    return CheckResult(spec.title, fraction >= 1.0, score, spec.points, message)
+
+
+def _selected_outputs(context: CheckContext) -> tuple[str, ...]:
+    chosen = context.spec.options.get("outputs")
+    return tuple(chosen) if chosen else tuple(context.trials[0].expected) if context.trials else ()
+
+
+def _errors_message(trials: Sequence[Trial]) -> str | None:
+    failed = [trial for trial in trials if not trial.returned]
+    if not failed:
+        return None
+    first = failed[0]
+    reason = (
+        first.got.problem if first.got is not None and first.got.problem
+        else "raised an exception" if first.outcome is not None and first.outcome.error is not None
+        else "did not run"
+    )
+    return f"{reason} on {len(failed)} of {len(trials)} probes"
+
+
+def _compare_outputs(
+    context: CheckContext, pairs: Sequence[tuple[Trial, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
+) -> tuple[float, str]:
+    """Share of the selected outputs right on every pair (got, expected); a message naming the rest."""
+    outputs = _selected_outputs(context)
+    if not pairs:
+        return 1.0, "no probe applies"
+    wrong: dict[str, list[tuple[float, str]]] = {}
+    for trial, got, expected in pairs:
+        for name in outputs:
+            value = got.get(name)
+            if value is None or not close(value, expected[name], context.exercise.tolerance):
+                error = (
+                    float(np.max(np.abs(value - expected[name])))
+                    if value is not None and value.shape == expected[name].shape else float("inf")
+                )
+                wrong.setdefault(name, []).append((error, trial.probe.name))
+    if not wrong:
+        verb = "matches" if len(outputs) == 1 else "match"
+        return 1.0, f"{', '.join(outputs)} {verb} the reference on all {len(pairs)} probes"
+    parts = []
+    for name in outputs:
+        if name in wrong:
+            largest, where = max(wrong[name], key=lambda item: item[0] if np.isfinite(item[0]) else 1e300)
+            size = "wrong shape or missing" if not np.isfinite(largest) else f"largest difference {largest:.3g}"
+            parts.append(f"{name} differs on {len(wrong[name])} of {len(pairs)} probes ({size}, e.g. on '{where}')")
+    return 1.0 - len(wrong) / len(outputs), "; ".join(parts)
+
+
+@check("returns")
+def _returns(context: CheckContext) -> tuple[float, str]:
+    """The function returns the right kind of value, with every expected key, in the right shapes."""
+    trials = context.trials
+    problem = _errors_message(trials)
+    if problem:
+        return 0.0, problem
+    for trial in trials:
+        assert trial.got is not None
+        if trial.got.missing or trial.got.unknown:
+            parts = []
+            if trial.got.missing:
+                parts.append(f"missing keys {', '.join(trial.got.missing)}")
+            if trial.got.unknown:
+                parts.append(f"unexpected keys {', '.join(trial.got.unknown)}")
+            return 0.0, "; ".join(parts)
+        for name, expected in trial.expected.items():
+            if trial.got.values[name].shape != expected.shape:
+                return 0.0, (f"{name} has shape {trial.got.values[name].shape}, expected {expected.shape} "
+                             f"(probe '{trial.probe.name}')")
+    return 1.0, f"returns what is expected on all {len(trials)} probes"
+
+
+@check("values", outputs=list)
+def _values(context: CheckContext) -> tuple[float, str]:
+    """Every selected output matches the reference on every probe."""
+    problem = _errors_message(context.trials)
+    if problem:
+        return 0.0, problem
+    pairs = [(trial, trial.got.values, trial.expected) for trial in context.trials if trial.got]
+    return _compare_outputs(context, pairs)
+
+
+@check("baseline-values", outputs=list)
+def _baseline_values(context: CheckContext) -> tuple[float, str]:
+    """The outputs with the baseline arguments (e.g. λ = 0) match the reference's."""
+    pairs = []
+    for trial in context.trials:
+        got, expected = (
+            (trial.baseline_got, trial.baseline_expected) if trial.baseline_expected is not None
+            else (trial.got, trial.expected)
+        )
+        if got is None or got.problem:
+            return 0.0, _errors_message(context.trials) or "did not return a value with the baseline arguments"
+        pairs.append((trial, got.values, expected))
+    return _compare_outputs(context, pairs)
+
+
+@check("added-term-values", outputs=list)
+def _added_term_values(context: CheckContext) -> tuple[float, str]:
+    """What the non-baseline arguments add (output − baseline output) matches the reference's."""
+    pairs = []
+    for trial in context.trials:
+        if trial.baseline_expected is None:
+            continue
+        if not trial.returned or trial.baseline_got is None or trial.baseline_got.problem:
+            return 0.0, _errors_message(context.trials) or "did not return a value on every probe"
+        assert trial.got is not None
+        got = {
+            name: trial.got.values[name] - trial.baseline_got.values[name]
+            for name in trial.got.values
+            if name in trial.baseline_got.values and trial.got.values[name].shape == trial.baseline_got.values[name].shape
+        }
+        expected = {name: trial.expected[name] - trial.baseline_expected[name] for name in trial.expected}
+        pairs.append((trial, got, expected))
+    return _compare_outputs(context, pairs)
+
+
+@check("gradient", cost=str, epsilon=float, threshold=float)
+def _gradient(context: CheckContext) -> tuple[float, str]:
+    """Each returned gradient agrees with central differences of the reference cost."""
+    options = context.spec.options
+    cost_builder = context.assignment.resolve(options.get("cost", ""))
+    epsilon = options.get("epsilon", 1e-6)
+    threshold = options.get("threshold", 1e-6)
+    problem = _errors_message(context.trials)
+    if problem:
+        return 0.0, problem
+    worst: dict[str, tuple[float, str]] = {}
+    for trial in context.trials:
+        assert trial.got is not None
+        parameters, cost = cost_builder(*trial.probe.arguments)
+        for name, value in parameters.items():
+            numeric = numerical_gradient(cost, parameters, name, epsilon)
+            analytic = trial.got.values.get(f"d{name}")
+            difference = relative_difference(analytic, numeric)
+            if difference > worst.get(name, (-1.0, ""))[0]:
+                worst[name] = (difference, trial.probe.name)
+    failing = {name: item for name, item in worst.items() if not item[0] <= threshold}
+    if not failing:
+        return 1.0, f"every gradient agrees with the numerical gradient (threshold {threshold:g})"
+    parts = [f"d{name}: relative difference {difference:.2g} on '{probe}'" for name, (difference, probe) in failing.items()]
+    return 1.0 - len(failing) / len(worst), "; ".join(parts)
+
+
+def numerical_gradient(cost: Callable[[dict], float], parameters: Mapping[str, np.ndarray], name: str,
+                       epsilon: float) -> np.ndarray:
+    """Central differences of `cost` with respect to `parameters[name]`, entry by entry."""
+    shifted = {key: np.array(value, dtype=np.float64) for key, value in parameters.items()}
+    target = shifted[name]
+    gradient = np.zeros_like(target)
+    for index in np.ndindex(target.shape):
+        original = target[index]
+        target[index] = original + epsilon
+        plus = cost(shifted)
+        target[index] = original - epsilon
+        minus = cost(shifted)
+        target[index] = original
+        gradient[index] = (plus - minus) / (2 * epsilon)
+    return gradient
+
+
+def relative_difference(analytic: np.ndarray | None, numeric: np.ndarray) -> float:
+    """‖g − ĝ‖ / (‖g‖ + ‖ĝ‖); infinite when the gradient is missing or misshapen."""
+    if analytic is None or analytic.shape != numeric.shape:
+        return float("inf")
+    denominator = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    if denominator == 0:
+        return 0.0
+    difference = float(np.linalg.norm(analytic - numeric) / denominator)
+    return difference if np.isfinite(difference) else float("inf")
+
+
+@check("inputs-unchanged")
+def _inputs_unchanged(context: CheckContext) -> tuple[float, str]:
+    """The function leaves its arguments as it found them."""
+    for trial in context.trials:
+        if trial.outcome is None:
+            continue
+        changed = changed_arguments(context.exercise, trial.probe.arguments, trial.outcome.arguments_after)
+        if changed:
+            return 0.0, f"changes its argument {', '.join(changed)} in place (probe '{trial.probe.name}')"
+    return 1.0, "leaves its arguments unchanged"
+
+
+def changed_arguments(exercise: Exercise, before: Sequence[Any], after: Sequence[Any]) -> list[str]:
+    """Names of the parameters whose values differ after the call."""
+    return [
+        name for name, old, new in zip(exercise.parameters, before, after)
+        if not same_value(old, new)
+    ]

@@ -1,0 +1,111 @@
+"""Turn returned values into comparable arrays, and compare them with the reference.
+
+Pure functions of decoded data: nothing here runs student code.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.codec import Unsupported
+from grader.spec import Exercise, Tolerance
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """A return value split into named float arrays, or the reason it cannot be."""
+
+    values: Mapping[str, np.ndarray]
+    """Output name → array (a number return is one 0-d array under the exercise's single key)."""
+    missing: tuple[str, ...] = ()
+    """Expected keys that are absent."""
+    unknown: tuple[str, ...] = ()
+    """Keys that are not expected."""
+    problem: str | None = None
+    """Why the value is not of the expected kind at all (None, a list instead of a dict...)."""
+    note: str | None = None
+    """Accepted but worth saying (e.g. a cost returned as a (1, 1) array)."""
+
+
+def describe_type(value: Any) -> str:
+    """A short name for what a function returned, as a student would call it."""
+    if isinstance(value, Unsupported):
+        return value.type_name
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    return type(value).__name__
+
+
+def split_outputs(exercise: Exercise, returned: Any) -> Outputs:
+    """Split a returned value into the exercise's named outputs."""
+    if exercise.returns == "number":
+        return _number_output(exercise.keys[0] if exercise.keys else "value", returned)
+    if not isinstance(returned, dict):
+        return Outputs({}, problem=f"returned {describe_type(returned)}, not a dict")
+    values: dict[str, np.ndarray] = {}
+    for key in exercise.keys:
+        if key in returned:
+            array = _as_float_array(returned[key])
+            if array is None:
+                return Outputs({}, problem=f"{key} is {describe_type(returned[key])}, not an array of numbers")
+            values[key] = array
+    missing = tuple(key for key in exercise.keys if key not in returned)
+    unknown = tuple(sorted(str(key) for key in returned if key not in exercise.keys))
+    return Outputs(values, missing, unknown)
+
+
+def _number_output(name: str, returned: Any) -> Outputs:
+    array = _as_float_array(returned)
+    if array is None:
+        return Outputs({}, problem=f"returned {describe_type(returned)}, not a number")
+    if array.size != 1:
+        return Outputs({}, problem=f"returned an array of shape {array.shape}, not a single number")
+    note = None
+    if array.ndim > 0:
+        note = f"returns an array of shape {array.shape}; return a plain number (np.squeeze or float())"
+    return Outputs({name: array.reshape(())}, note=note)
+
+
+def _as_float_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, Unsupported)):
+        return None
+    if isinstance(value, (int, float, np.generic, np.ndarray)):
+        array = np.asarray(value)
+        if array.dtype.kind in "biuf":
+            return array.astype(np.float64)
+    return None
+
+
+def close(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> bool:
+    """Whether two outputs agree: same shape, every entry within tolerance (NaN never agrees)."""
+    if got.shape != expected.shape:
+        return False
+    return bool(np.all(np.abs(got - expected) <= tolerance.atol + tolerance.rtol * np.abs(expected)))
+
+
+def expected_outputs(exercise: Exercise, value: Any) -> dict[str, np.ndarray]:
+    """The reference's return value as named arrays (the reference is trusted to be well-formed)."""
+    outputs = split_outputs(exercise, value)
+    if outputs.problem or outputs.missing:
+        raise ValueError(f"reference for {exercise.function} returned an unexpected value: {outputs.problem or outputs.missing}")
+    return dict(outputs.values)
+
+
+def same_value(before: Any, after: Any) -> bool:
+    """Exact equality of decoded values, arrays included (used to detect in-place mutation)."""
+    if isinstance(before, np.ndarray) or isinstance(after, np.ndarray):
+        return (
+            isinstance(before, np.ndarray) and isinstance(after, np.ndarray)
+            and before.shape == after.shape and before.dtype == after.dtype
+            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        )
+    if isinstance(before, dict) and isinstance(after, dict):
+        return before.keys() == after.keys() and all(same_value(before[k], after[k]) for k in before)
+    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+        return type(before) is type(after) and len(before) == len(after) and all(
+            same_value(x, y) for x, y in zip(before, after)
+        )
+    return type(before) is type(after) and (before == after or before != before and after != after)

@@ -1,0 +1,369 @@
+"""Explain what went wrong: turn a run and its trials into findings, each proven by the outputs.
+
+A catalog finding is reported only when its detector explains the student's outputs on every
+probe; whatever no detector explains gets a precise generic description with no catalog id.
+The student's source is used to *point* at a line, never as the basis of a verdict.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.checks import Trial, changed_arguments
+from grader.compare import close
+from grader.detect import Detection
+from grader.extract import Extraction, Location
+from grader.messages import GENERAL_MISTAKES
+from grader.sandbox import RaisedError, RunOutcome
+from grader.spec import Exercise, MistakeText
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One explained mistake, as the student will read it."""
+
+    id: str | None
+    """Catalog id (../shared/MISTAKES.md), or None for a generic description."""
+    title: str
+    outputs: tuple[str, ...]
+    """The outputs this mistake makes wrong."""
+    location: Location | None
+    """The student's line that causes it, when known."""
+    evidence: str
+    """What in the numbers proves it."""
+    explanation: str
+    fix: str
+
+
+def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
+             trials: Sequence[Trial]) -> tuple[Finding, ...]:
+    """All findings for one exercise, most fundamental first."""
+    writer = _FindingWriter(exercise, extraction)
+    if not extraction.found:
+        return (writer.not_found(),)
+    assert run is not None
+    findings: list[Finding] = []
+    if run.failure is not None:
+        findings.append(writer.failure(run))
+    errors = [trial.outcome.error for trial in trials if trial.outcome and trial.outcome.error]
+    if errors:
+        findings.append(writer.error(errors[0], len(errors), len(trials)))
+    problems = [trial.got.problem for trial in trials if trial.got is not None and trial.got.problem]
+    if problems:
+        findings.append(writer.wrong_type(problems[0]))
+    for trial in trials:
+        if trial.outcome is not None:
+            changed = changed_arguments(exercise, trial.probe.arguments, trial.outcome.arguments_after)
+            if changed:
+                evidence = (f"after the call, {' and '.join(changed)} no longer equal{'s' if len(changed) == 1 else ''} "
+                            f"what was passed in (probe '{trial.probe.name}')")
+                findings.append(writer.general("mutates-inputs", (), writer.locate_mutation(), evidence,
+                                               names=", ".join(changed)))
+                break
+    if findings and any(finding.id != "mutates-inputs" for finding in findings):
+        return tuple(findings)
+    findings.extend(_explain_outputs(exercise, trials, writer))
+    return tuple(findings)
+
+
+def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWriter) -> list[Finding]:
+    findings = []
+    explained: set[str] = set()
+    for mistake_id, detector in exercise.detectors.items():
+        for detection in detector(exercise, trials):
+            findings.append(writer.catalog(mistake_id, detection))
+            explained.update(detection.outputs)
+    wrong = [name for name in _output_names(exercise, trials) if _is_wrong(exercise, trials, name)]
+    non_finite = [name for name in wrong if name not in explained and _turns_non_finite(trials, name)]
+    if non_finite:
+        findings.append(writer.general("nan-or-inf", tuple(non_finite), writer.locate_output(non_finite[0]),
+                                       f"non-finite values in {', '.join(non_finite)}", outputs=", ".join(non_finite)))
+        explained.update(non_finite)
+    for name in wrong:
+        upstream_wrong = [dependency for dependency in exercise.depends_on.get(name, ()) if dependency in wrong]
+        if name in explained or upstream_wrong:
+            continue  # follows from a mistake already reported upstream
+        downstream = [other for other in wrong if name in _ancestors(exercise, other) and other not in explained]
+        findings.append(writer.generic(name, describe_difference(exercise, trials, name), tuple(downstream)))
+    return findings
+
+
+def _output_names(exercise: Exercise, trials: Sequence[Trial]) -> list[str]:
+    return list(trials[0].expected) if trials else []
+
+
+def _ancestors(exercise: Exercise, name: str) -> set[str]:
+    seen: set[str] = set()
+    pending = list(exercise.depends_on.get(name, ()))
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending.extend(exercise.depends_on.get(current, ()))
+    return seen
+
+
+def _pairs(trials: Sequence[Trial], name: str) -> list[tuple[str, np.ndarray | None, np.ndarray, bool]]:
+    """(probe, got, expected, is_baseline) for every call of every trial."""
+    pairs = []
+    for trial in trials:
+        if trial.got is not None:
+            pairs.append((trial.probe.name, trial.got.values.get(name), trial.expected[name], False))
+        if trial.baseline_expected is not None and trial.baseline_got is not None:
+            pairs.append((trial.probe.name, trial.baseline_got.values.get(name), trial.baseline_expected[name], True))
+    return pairs
+
+
+def _is_wrong(exercise: Exercise, trials: Sequence[Trial], name: str) -> bool:
+    return any(got is None or not close(got, expected, exercise.tolerance) for _, got, expected, _ in _pairs(trials, name))
+
+
+def _turns_non_finite(trials: Sequence[Trial], name: str) -> bool:
+    return any(
+        got is not None and not np.all(np.isfinite(got)) and np.all(np.isfinite(expected))
+        for _, got, expected, _ in _pairs(trials, name)
+    )
+
+
+def describe_difference(exercise: Exercise, trials: Sequence[Trial], name: str) -> str:
+    """A precise, catalog-free account of how an output differs: where, by how much, in what pattern."""
+    pairs = _pairs(trials, name)
+    wrong = [(probe, got, expected, base) for probe, got, expected, base in pairs
+             if got is None or not close(got, expected, exercise.tolerance)]
+    baseline = " and ".join(f"{key} = {value}" for key, value in exercise.baseline.items())
+    sentences = [f"{name} is wrong on {len({probe for probe, *_ in wrong})} of {len(trials)} probes"]
+    if baseline and any(base for *_, base in pairs):
+        right_at_baseline = not any(base for *_, base in wrong)
+        sentences[0] += (f", but right when {baseline}: the part that depends on it is wrong" if right_at_baseline
+                         else f", even when {baseline}: the part that does not depend on it is wrong")
+    probe, got, expected, _ = wrong[0]
+    if got is None:
+        sentences.append("it is missing")
+    elif got.shape != expected.shape:
+        transposed = " (the transpose of the right shape)" if got.shape == expected.shape[::-1] else ""
+        sentences.append(f"it has shape {got.shape} instead of {expected.shape}{transposed} on '{probe}'")
+    else:
+        sentences.append(_pattern(got, expected, exercise) + f" on '{probe}'")
+        largest = max(
+            (float(np.max(np.abs(g - e))), p) for p, g, e, _ in wrong if g is not None and g.shape == e.shape
+        )
+        sentences.append(f"largest difference {largest[0]:.3g} (on '{largest[1]}')")
+    return "; ".join(sentences) + "."
+
+
+def _pattern(got: np.ndarray, expected: np.ndarray, exercise: Exercise) -> str:
+    difference = got - expected
+    tolerance = exercise.tolerance
+    scale = tolerance.atol + tolerance.rtol * float(np.max(np.abs(expected), initial=0.0))
+    if difference.size > 1 and float(np.ptp(difference)) <= scale:
+        return f"every entry is off by the same constant ({float(difference.flat[0]):+.4g})"
+    nonzero = np.abs(expected) > scale
+    if np.any(nonzero):
+        ratios = got[nonzero] / expected[nonzero]
+        if float(np.ptp(ratios)) <= 1e-6 * max(1.0, abs(float(ratios[0]))) and np.allclose(got[~nonzero], 0, atol=scale):
+            return f"it is {float(ratios[0]):.4g} times the correct value"
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and close(got.T, expected, tolerance):
+        return "it is the transpose of the correct value"
+    bad = int(np.sum(~np.isclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol)))
+    return f"{bad} of {got.size} entries differ, by no common offset or factor"
+
+
+class _FindingWriter:
+    """Fills the prose of findings for one exercise (prose comes from the spec or grader.messages)."""
+
+    def __init__(self, exercise: Exercise, extraction: Extraction) -> None:
+        self.exercise = exercise
+        self.extraction = extraction
+
+    def _text(self, mistake_id: str, **details: str) -> MistakeText:
+        text = self.exercise.mistakes.get(mistake_id) or GENERAL_MISTAKES[mistake_id]
+        values = {"function": self.exercise.function, **details}
+        return MistakeText(*(_fill(part, values) for part in (text.title, text.explanation, text.fix)))
+
+    def general(self, mistake_id: str, outputs: tuple[str, ...], location: Location | None, evidence: str,
+                **details: str) -> Finding:
+        text = self._text(mistake_id, **details)
+        return Finding(mistake_id, text.title, outputs, location, evidence, text.explanation, text.fix)
+
+    def catalog(self, mistake_id: str, detection: Detection) -> Finding:
+        text = self._text(mistake_id, **detection.details)
+        location = self.locate_output(detection.outputs[0]) if detection.outputs else None
+        return Finding(mistake_id, text.title, detection.outputs, location, detection.evidence,
+                       text.explanation, text.fix)
+
+    def generic(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
+        consequence = (f" {', '.join(downstream)} {'is' if len(downstream) == 1 else 'are'} computed from it and "
+                       "wrong as a consequence.") if downstream else ""
+        return Finding(
+            None, f"{name} does not match the expected value", (name, *downstream), self.locate_output(name),
+            evidence, f"The value of {name} differs from the correct one.{consequence}",
+            f"Re-derive {name} on paper for a tiny case and compare with the line shown.",
+        )
+
+    def not_found(self) -> Finding:
+        extraction = self.extraction
+        if extraction.syntax_error is not None:
+            problem = extraction.syntax_error
+            return self.general("syntax-error", (), problem.location, problem.message, message=problem.message)
+        misses = extraction.near_misses
+        near = f" (similar names found: {', '.join(misses)})" if misses else ""
+        evidence = f"similar names: {', '.join(misses)}" if misses else "no definition with this name in any code cell"
+        return self.general("function-not-found", (), None, evidence, near_misses=near)
+
+    def failure(self, run: RunOutcome) -> Finding:
+        failure = run.failure
+        assert failure is not None
+        location = self._error_location(failure.error) or self.extraction.definition
+        if failure.kind == "timeout" and failure.error is not None:
+            location = self._loop_around(failure.error.line) or location
+        if failure.kind in ("timeout", "memory-limit", "output-limit", "crashed"):
+            limit = failure.message.rpartition(" than ")[2] or failure.message
+            return self.general(failure.kind, (), location, failure.message, limit=limit, message=failure.message)
+        if failure.error is not None:
+            return self.error(failure.error, 1, 1)
+        return self.general("exception", (), location, failure.message, error=failure.message)
+
+    def error(self, error: RaisedError, count: int, total: int) -> Finding:
+        described = f"{error.type_name}: {error.message}" if error.message else error.type_name
+        evidence = f"{described} (on {count} of {total} probes)"
+        location = self._error_location(error)
+        missing_name = re.match(r"name '(\w+)' is not defined", error.message or "")
+        if error.type_name == "NameError" and missing_name and missing_name.group(1) in self.extraction.notebook_globals:
+            return self.general("uses-notebook-global", (), location, evidence, names=missing_name.group(1))
+        if self._is_unfinished(error, missing_name.group(1) if missing_name else None):
+            placeholder = self.extraction.placeholders[0] if self.extraction.placeholders else location
+            return self.general("not-implemented", (), placeholder, evidence)
+        return self.general("exception", (), location, evidence, error=described)
+
+    def wrong_type(self, problem: str) -> Finding:
+        if self.extraction.placeholders:
+            return self.general("not-implemented", (), self.extraction.placeholders[0], problem)
+        expected = "a number" if self.exercise.returns == "number" else "a dict with the keys " + ", ".join(self.exercise.keys)
+        return self.general("wrong-type", (), self.locate_return(), problem, problem=problem, expected=expected)
+
+    def _is_unfinished(self, error: RaisedError, missing_name: str | None) -> bool:
+        if error.type_name == "NotImplementedError":
+            return True
+        if error.type_name == "TypeError" and "NoneType" in error.message and self.extraction.placeholders:
+            return True
+        # The newer template leaves the line as a comment ("# dW3 = ..."), so the name is never assigned.
+        node = self.extraction.function_node()
+        if missing_name and node is not None:
+            body = "\n".join(self.extraction.source.splitlines()[node.lineno - 1 : node.end_lineno])
+            assigned = any(isinstance(n, ast.Name) and n.id == missing_name and isinstance(n.ctx, ast.Store)
+                           for n in ast.walk(node))
+            return not assigned and re.search(rf"#\s*{re.escape(missing_name)}\s*=", body) is not None
+        return False
+
+    def _loop_around(self, module_line: int | None) -> Location | None:
+        """The header of the innermost loop containing a line: where a time-out is best explained."""
+        node = self.extraction.function_node()
+        if node is None or module_line is None:
+            return None
+        loops = [n for n in ast.walk(node) if isinstance(n, (ast.While, ast.For))
+                 and n.lineno <= module_line <= (n.end_lineno or n.lineno)]
+        return self.extraction.locate(max(loops, key=lambda n: n.lineno).lineno) if loops else None
+
+    def _error_location(self, error: RaisedError | None) -> Location | None:
+        return self.extraction.locate(error.line) if error is not None else None
+
+    def locate_return(self) -> Location | None:
+        """The function's (last) return statement."""
+        node = self.extraction.function_node()
+        returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)] if node else []
+        return self.extraction.locate(max(n.lineno for n in returns)) if returns else self.extraction.definition
+
+    def locate_mutation(self) -> Location | None:
+        """The first in-place write to an argument or to a name bound to part of one (`W1 = parameters["W1"]`)."""
+        node = self.extraction.function_node()
+        if node is None:
+            return None
+        aliases = {argument.arg for argument in node.args.args}
+        for statement in sorted((n for n in ast.walk(node) if isinstance(n, ast.stmt)), key=lambda n: n.lineno):
+            if isinstance(statement, ast.Assign) and _root_name(statement.value) in aliases:
+                aliases.update(n.id for target in statement.targets for n in ast.walk(target) if isinstance(n, ast.Name))
+            writes_in_place = (
+                isinstance(statement, ast.AugAssign) and _root_name(statement.target) in aliases
+                or isinstance(statement, ast.Assign) and any(
+                    isinstance(target, ast.Subscript) and _root_name(target) in aliases for target in statement.targets)
+                or any(isinstance(call, ast.Call) and any(keyword.arg == "out" and _root_name(keyword.value) in aliases
+                                                          for keyword in call.keywords)
+                       for call in ast.walk(statement) if not isinstance(statement, (ast.For, ast.If, ast.While)))
+            )
+            if writes_in_place:
+                return self.extraction.locate(statement.lineno)
+        return None
+
+    def locate_output(self, name: str) -> Location | None:
+        """The statement that computes output `name`: follow the returned dict (or value) to its last assignment."""
+        node = self.extraction.function_node()
+        if node is None:
+            return None
+        expression = _returned_expression(node, name, self.exercise.returns == "number")
+        statement = _last_assignment(node, expression) if expression is not None else None
+        line = statement.lineno if statement is not None else (expression.lineno if expression is not None else None)
+        return self.extraction.locate(line) or self.locate_return()
+
+
+def _returned_expression(function: ast.FunctionDef, name: str, single: bool) -> ast.expr | None:
+    """The expression that supplies output `name` in what the function returns."""
+    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
+    if not returns:
+        return None
+    value = returns[-1].value
+    if single:
+        return value
+    if isinstance(value, ast.Name):
+        value = _last_assignment(function, value)
+        value = value.value if isinstance(value, ast.Assign) else None
+        if value is None:
+            return _subscript_assignment(function, returns[-1].value, name)
+    if isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values):
+            if isinstance(key, ast.Constant) and key.value == name:
+                return item
+    return None
+
+
+def _subscript_assignment(function: ast.FunctionDef, container: ast.expr, name: str) -> ast.expr | None:
+    """`grads["dW1"] = ...` style: the value assigned to that key."""
+    found = None
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant)
+                        and target.slice.value == name and ast.dump(target.value) == ast.dump(container)):
+                    found = node.value
+    return found
+
+
+def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> ast.stmt | None:
+    """The last statement assigning the name `expression` is (if it is a bare name)."""
+    if not isinstance(expression, ast.Name):
+        return None
+    last = None
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+            if expression.id in names and node.lineno < expression.lineno and (last is None or node.lineno > last.lineno):
+                last = node
+    return last
+
+
+def _root_name(expression: ast.expr) -> str | None:
+    """`W1` for `W1`, `W1[0]`, `W1.T` or `cache[2]`; None for anything computed."""
+    while isinstance(expression, (ast.Subscript, ast.Attribute, ast.Starred)):
+        expression = expression.value
+    if isinstance(expression, ast.Tuple):
+        return None
+    return expression.id if isinstance(expression, ast.Name) else None
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    """Fill `{name}` placeholders that have values; leave other braces (e.g. math) alone."""
+    return re.sub(r"\{(\w+)\}", lambda match: str(values.get(match.group(1), match.group(0))), text)

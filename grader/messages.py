@@ -1,0 +1,72 @@
+"""Student-facing prose for the mistakes every assignment can have (assignment-specific prose lives in its spec).
+
+Each entry: a title, an explanation and a fix. `{placeholders}` are filled by the diagnosis.
+"""
+from __future__ import annotations
+
+from grader.spec import MistakeText
+
+GENERAL_MISTAKES: dict[str, MistakeText] = {
+    "function-not-found": MistakeText(
+        "Function not found",
+        "The notebook has no function named `{function}`{near_misses}.",
+        "Define `{function}` with exactly this name in a code cell (keep the `# GRADED FUNCTION` cell).",
+    ),
+    "syntax-error": MistakeText(
+        "The cell does not parse",
+        "Python cannot read the cell that defines `{function}`: {message}. Nothing in that cell can run.",
+        "Fix the line shown (often an unclosed bracket or a line left half-written), then re-run the cell.",
+    ),
+    "not-implemented": MistakeText(
+        "Template not filled in",
+        "`{function}` still has a template placeholder (`None`) where code belongs, so it cannot produce a result.",
+        "Replace each `None` placeholder with the expression the comment above it asks for.",
+    ),
+    "exception": MistakeText(
+        "The function raised an error",
+        "Calling `{function}` raised `{error}`.",
+        "Read the error on the line shown; run the cell's test to reproduce it.",
+    ),
+    "uses-notebook-global": MistakeText(
+        "Uses a variable from outside the function",
+        "`{function}` reads `{names}`, which only exists at the top level of your notebook. The grader calls your "
+        "function on its own inputs, where that variable does not exist (and in the notebook it may hold stale values).",
+        "Compute `{names}` inside the function from its arguments (e.g. `m = X.shape[1]`).",
+    ),
+    "timeout": MistakeText(
+        "Took too long",
+        "`{function}` did not finish within {limit}: probably a loop that never ends.",
+        "Look at the loop on the line shown: its condition must become false. The graded functions need no loops.",
+    ),
+    "memory-limit": MistakeText(
+        "Used too much memory",
+        "`{function}` tried to use more than {limit} of memory.",
+        "Look for an array far bigger than the inputs (e.g. an outer product or a broadcast of two long vectors).",
+    ),
+    "output-limit": MistakeText(
+        "Printed too much",
+        "`{function}` printed more than {limit}.",
+        "Remove the print calls from the graded function.",
+    ),
+    "crashed": MistakeText(
+        "The function stopped the process",
+        "Running `{function}` ended the process without returning ({message}).",
+        "Remove calls like `exit()`, `os._exit()` or `quit()` from the function.",
+    ),
+    "mutates-inputs": MistakeText(
+        "Changes its inputs",
+        "`{function}` modifies its argument `{names}` in place, so the caller's values change (the training loop "
+        "would then train different weights).",
+        "Work on new arrays: write `W1 = W1 ** 2` or `np.square(W1)` instead of `W1 **= 2` or `out=`.",
+    ),
+    "wrong-type": MistakeText(
+        "Returns the wrong kind of value",
+        "`{function}` {problem}.",
+        "Return {expected}, as the docstring describes.",
+    ),
+    "nan-or-inf": MistakeText(
+        "Returns NaN or infinity",
+        "Some entries of {outputs} are NaN or infinite on probes where the correct values are finite.",
+        "Look for a division by zero or a log of 0 on the line shown.",
+    ),
+}
