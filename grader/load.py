@@ -77,18 +77,17 @@ def _notebook_code_cells(document: object) -> tuple[Cell, ...]:
     if not isinstance(document, dict):
         raise _NotANotebook("the top level is not a JSON object")
     version = document.get("nbformat")
-    if version == 3 or (version is None and "worksheets" in document):
-        # nbformat 3 keeps cells inside worksheets and calls the source "input".
-        worksheets = document.get("worksheets")
-        if not isinstance(worksheets, list):
-            raise _NotANotebook("nbformat 3 without a worksheets list")
-        raw_cells = [cell for sheet in worksheets if isinstance(sheet, dict) for cell in _list(sheet.get("cells"))]
+    if "worksheets" in document:
+        # nbformat 3 (and 2) keep cells inside worksheets and call the source "input".
+        worksheets = _list(document["worksheets"], "worksheets")
+        raw_cells = [cell for sheet in worksheets if isinstance(sheet, dict) for cell in _list(sheet.get("cells", []), "cells")]
         source_key = "input"
-    elif isinstance(version, int) and version >= 4 or (version is None and "cells" in document):
-        raw_cells = _list(document.get("cells"))
+    elif "cells" in document:
+        # nbformat 4, and later versions as long as they keep its cell layout.
+        raw_cells = _list(document["cells"], "cells")
         source_key = "source"
     else:
-        raise _NotANotebook(f"unknown nbformat {version!r}" if version is not None else "no 'cells' list")
+        raise _NotANotebook(f"unknown nbformat {version!r} without cells" if version is not None else "no 'cells' list")
     cells = []
     for index, cell in enumerate(raw_cells):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -96,9 +95,9 @@ def _notebook_code_cells(document: object) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def _list(value: object) -> list:
+def _list(value: object, name: str) -> list:
     if not isinstance(value, list):
-        raise _NotANotebook("'cells' is not a list")
+        raise _NotANotebook(f"'{name}' is not a list")
     return value
 
 

@@ -1,0 +1,176 @@
+"""The grading pipeline: load → extract → run (isolated) → check → diagnose → score.
+
+`Grader` owns one warm sandbox worker and one loaded assignment. It starts the worker
+*before* loading the assignment, so the process that forks student children never holds
+reference code.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.checks import CheckContext, CheckResult, Trial, run_check
+from grader.compare import Outputs, expected_outputs, split_outputs
+from grader.diagnose import diagnose
+from grader.extract import Extraction, extract_functions
+from grader.load import load_submission
+from grader.result import ExerciseResult, SubmissionResult
+from grader.sandbox import Job, Limits, RunOutcome, Worker
+from grader.spec import Assignment, Exercise, Probe, find_assignment, load_assignment
+
+SUBMISSION_FILENAME = "<submission>"
+
+
+@dataclass(frozen=True, slots=True)
+class _ReferenceProbe:
+    """A probe with the reference's answers, computed once per assignment."""
+
+    probe: Probe
+    expected: dict
+    baseline_arguments: tuple[Any, ...] | None
+    baseline_expected: dict | None
+
+
+class Grader:
+    """Grades submissions against one assignment, running student code in a warm sandbox worker."""
+
+    def __init__(self, assignment: str | None = None, limits: Limits = Limits(), sample_text: str = "") -> None:
+        """Start the worker, then load the assignment (by name, path, or detected from `sample_text`)."""
+        self.limits = limits
+        self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
+        try:
+            self.assignment = load_assignment(find_assignment(assignment, sample_text))
+            self._references = {exercise.function: _reference_probes(exercise) for exercise in self.assignment.exercises}
+        except BaseException:
+            self.worker.close()
+            raise
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker."""
+        self.worker.close()
+
+    def grade(self, path: str | Path) -> SubmissionResult:
+        """Grade one submission file; a broken submission is a result, never an exception."""
+        assignment = self.assignment
+        submission = load_submission(path)
+        total = sum(exercise.points for exercise in assignment.exercises)
+        if submission.problem is not None:
+            exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
+            return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
+                                    "error", exercises, (("unreadable", submission.problem),))
+        extractions = extract_functions(submission, [exercise.function for exercise in assignment.exercises])
+        exercises = tuple(
+            self._grade_exercise(exercise, extraction)
+            for exercise, extraction in zip(assignment.exercises, extractions)
+        )
+        score = round(sum(exercise.score for exercise in exercises), 2)
+        status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
+        return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
+                                status, exercises)
+
+    def _grade_exercise(self, exercise: Exercise, extraction: Extraction) -> ExerciseResult:
+        if not extraction.found:
+            findings = diagnose(exercise, extraction, None, ())
+            status, reason = (("error", "the cell does not parse") if extraction.syntax_error
+                              else ("missing", "function not found"))
+            return _not_run(exercise, status, reason, findings)
+        references = self._references[exercise.function]
+        calls: list[tuple[Any, ...]] = []
+        for reference in references:
+            calls.append(reference.probe.arguments)
+            if reference.baseline_arguments is not None:
+                calls.append(reference.baseline_arguments)
+        job = Job(
+            source=extraction.source,
+            filename=SUBMISSION_FILENAME,
+            function=exercise.function,
+            calls=tuple(calls),
+            served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules},
+        )
+        run = self.worker.run(job)
+        trials = _trials(exercise, references, run)
+        stopped = _stopped_reason(run, trials)
+        checks = tuple(
+            run_check(CheckContext(exercise, spec, trials, self.assignment, stopped)) for spec in exercise.checks
+        )
+        findings = diagnose(exercise, extraction, run, trials)
+        return ExerciseResult(
+            function=exercise.function,
+            title=exercise.title,
+            score=round(sum(check.score for check in checks), 2),
+            max_score=exercise.points,
+            status=_status(checks, trials),
+            checks=checks,
+            findings=findings,
+            notes=_notes(extraction, trials),
+        )
+
+
+def _reference_probes(exercise: Exercise) -> tuple[_ReferenceProbe, ...]:
+    def answer(arguments: tuple[Any, ...]) -> dict:
+        # A copy, so a reference that modifies its inputs cannot change the probes students receive.
+        return expected_outputs(exercise, exercise.reference(*copy.deepcopy(arguments)))
+
+    references = []
+    for probe in exercise.probes:
+        baseline = exercise.baseline_arguments(probe)
+        references.append(_ReferenceProbe(probe, answer(probe.arguments), baseline,
+                                          answer(baseline) if baseline is not None else None))
+    return tuple(references)
+
+
+def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunOutcome) -> tuple[Trial, ...]:
+    outcomes = iter(run.calls)
+
+    def returned(outcome) -> Outputs | None:
+        return None if outcome is None or outcome.error is not None else split_outputs(exercise, outcome.returned)
+
+    trials = []
+    for reference in references:
+        outcome = next(outcomes, None)
+        baseline = next(outcomes, None) if reference.baseline_arguments is not None else None
+        trials.append(Trial(reference.probe, reference.expected, outcome, returned(outcome),
+                            reference.baseline_expected, returned(baseline)))
+    return tuple(trials)
+
+
+def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
+    """Why no check can judge anything (the function never returned a usable value), or None."""
+    if any(trial.returned for trial in trials):
+        return None
+    if run.failure is not None and not any(trial.outcome for trial in trials):
+        return run.failure.message
+    errors = [trial.outcome.error for trial in trials if trial.outcome is not None and trial.outcome.error]
+    if errors:
+        return f"the function raised {errors[0].type_name} on every probe"
+    return "the function never returned a value of the expected kind"
+
+
+def _status(checks: Sequence[CheckResult], trials: Sequence[Trial]) -> str:
+    if all(check.passed for check in checks):
+        return "passed"
+    return "failed" if any(trial.returned for trial in trials) else "error"
+
+
+def _notes(extraction: Extraction, trials: Sequence[Trial]) -> tuple[str, ...]:
+    notes = []
+    if extraction.definition_count > 1 and extraction.definition is not None:
+        notes.append(f"{extraction.function} is defined {extraction.definition_count} times; the last definition "
+                     f"(cell {extraction.definition.cell}) was graded.")
+    returned_notes = {trial.got.note for trial in trials if trial.got is not None and trial.got.note}
+    notes.extend(sorted(returned_notes))
+    return tuple(notes)
+
+
+def _not_run(exercise: Exercise, status: str, reason: str, findings: tuple) -> ExerciseResult:
+    checks = tuple(CheckResult(spec.title, False, 0.0, spec.points, f"not checked: {reason}") for spec in exercise.checks)
+    return ExerciseResult(exercise.function, exercise.title, 0.0, exercise.points, status, checks, findings)

@@ -1,0 +1,184 @@
+"""End to end: the `grade` command on every example submission, as a user runs it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES, ROOT, write_notebook
+
+TIMEOUT = "3"  # seconds per graded function: keeps the infinite-loop example quick
+
+
+def grade(*arguments: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", *arguments, "--timeout", TIMEOUT],
+                          capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
+
+
+def grade_json(path) -> dict:
+    done = grade(str(path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def exercise(result: dict, function: str) -> dict:
+    return next(e for e in result["exercises"] if e["function"] == function)
+
+
+COST = "compute_cost_with_regularization"
+BACKWARD = "backward_propagation_with_regularization"
+
+# example → {function: (status, finding ids)}
+EXPECTED = {
+    "correct": {COST: ("passed", []), BACKWARD: ("passed", [])},
+    "correct_equivalent": {COST: ("passed", []), BACKWARD: ("passed", [])},
+    "np_sum_mistake": {COST: ("passed", []), BACKWARD: ("failed", ["grad.l2-sum-of-weights"])},
+    "incomplete": {COST: ("error", ["not-implemented"]), BACKWARD: ("error", ["not-implemented"])},
+    "syntax_error": {COST: ("error", ["syntax-error"]), BACKWARD: ("passed", [])},
+    "infinite_loop": {COST: ("passed", []), BACKWARD: ("error", ["timeout"])},
+    "uses_global": {COST: ("passed", []), BACKWARD: ("error", ["uses-notebook-global"])},
+    "mutates_inputs": {COST: ("failed", ["mutates-inputs"]), BACKWARD: ("passed", [])},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_example_gets_its_expected_grade_and_findings(name):
+    result = grade_json(EXAMPLES / f"{name}.ipynb")
+    for function, (status, finding_ids) in EXPECTED[name].items():
+        graded = exercise(result, function)
+        assert graded["status"] == status, graded
+        assert [finding["id"] for finding in graded["findings"]] == finding_ids, graded["findings"]
+        if status == "passed":
+            assert graded["score"] == graded["max_score"]
+        else:
+            assert graded["score"] < graded["max_score"]
+
+
+def test_examples_cover_every_notebook_in_the_folder():
+    assert {path.stem for path in EXAMPLES.glob("*.ipynb")} == set(EXPECTED)
+
+
+def test_np_sum_mistake_names_dw1_its_line_and_the_math():
+    finding = exercise(grade_json(EXAMPLES / "np_sum_mistake.ipynb"), BACKWARD)["findings"][0]
+    assert finding["outputs"] == ["dW1"]
+    assert "np.sum(W1)" in finding["location"]["code"] and finding["location"]["code"].startswith("dW1")
+    notebook = json.loads((EXAMPLES / "np_sum_mistake.ipynb").read_text())
+    cell_source = "".join(notebook["cells"][finding["location"]["cell"]]["source"]).splitlines()
+    assert cell_source[finding["location"]["line"] - 1].strip() == finding["location"]["code"]
+    assert "(λ/m)·ΣW1" in finding["evidence"]
+    assert "Tr(WᵀW)" in finding["explanation"] and "(lambd / m) * W1" in finding["fix"]
+
+
+def test_findings_point_at_the_students_own_lines():
+    for name, fragment in [("incomplete", "None"), ("uses_global", "m"), ("infinite_loop", "while"),
+                           ("mutates_inputs", "**=")]:
+        result = grade_json(EXAMPLES / f"{name}.ipynb")
+        locations = [f["location"] for e in result["exercises"] for f in e["findings"] if f["location"]]
+        assert locations and any(fragment in location["code"] for location in locations), (name, locations)
+
+
+def test_json_follows_the_result_contract():
+    result = grade_json(EXAMPLES / "np_sum_mistake.ipynb")
+    assert result["schema"] == "grader.result/1"
+    assert set(result) >= {"schema", "grader_version", "submission", "assignment", "score", "max_score", "status",
+                           "exercises", "errors"}
+    assert set(result["submission"]) == {"path", "sha256"} and len(result["submission"]["sha256"]) == 64
+    assert result["assignment"]["name"] == "regularization"
+    assert result["status"] in ("passed", "failed", "error")
+    assert result["score"] == pytest.approx(sum(e["score"] for e in result["exercises"]))
+    for graded in result["exercises"]:
+        assert set(graded) >= {"function", "score", "max_score", "status", "checks", "findings"}
+        assert graded["status"] in ("passed", "failed", "error", "missing")
+        assert graded["score"] == pytest.approx(sum(c["score"] for c in graded["checks"]))
+        assert graded["max_score"] == pytest.approx(sum(c["max_score"] for c in graded["checks"]))
+        for check in graded["checks"]:
+            assert set(check) == {"name", "passed", "score", "max_score", "message"}
+        for finding in graded["findings"]:
+            assert set(finding) >= {"id", "title", "outputs", "location", "evidence", "explanation", "fix"}
+            if finding["location"] is not None:
+                assert set(finding["location"]) == {"cell", "line", "code"}
+
+
+def test_training_cells_never_run(tmp_path):
+    done = grade(str(EXAMPLES / "correct.ipynb"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "TRAINING_RAN").exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_exit_codes_follow_min_score(tmp_path):
+    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "100%").returncode == 1
+    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "9").returncode == 0
+    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "10").returncode == 0
+    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "lots").returncode == 2
+
+
+def test_usage_and_spec_errors_exit_2(tmp_path):
+    assert grade(str(tmp_path / "absent.ipynb")).returncode == 2
+    assert grade(str(EXAMPLES / "correct.ipynb"), "--assignment", "nonexistent").returncode == 2
+    (tmp_path / "assignment.yaml").write_text("name: broken\n")
+    done = grade(str(EXAMPLES / "correct.ipynb"), "--assignment", str(tmp_path))
+    assert done.returncode == 2 and "missing required key" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\xff garbage", b'{"cells": "no"}', b"[]"])
+def test_garbage_notebook_is_a_graded_error_not_a_crash(tmp_path, content):
+    path = tmp_path / "garbage.ipynb"
+    path.write_bytes(content)
+    done = grade(str(path), "--format", "json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "error" and result["score"] == 0
+    assert result["errors"][0]["kind"] == "unreadable" and result["errors"][0]["message"]
+
+
+def test_notebook_without_the_functions_is_missing_with_near_misses(tmp_path):
+    path = write_notebook(tmp_path / "renamed.ipynb", "import numpy as np",
+                          "def compute_cost_with_regularisation(A3, Y, parameters, lambd):\n    return 0.0")
+    result = grade_json(path)
+    cost = exercise(result, COST)
+    assert cost["status"] == "missing"
+    assert cost["findings"][0]["id"] == "function-not-found"
+    assert "compute_cost_with_regularisation" in cost["findings"][0]["explanation"]
+    assert exercise(result, BACKWARD)["status"] == "missing"
+
+
+def test_python_file_submission(tmp_path):
+    notebook = json.loads((EXAMPLES / "correct.ipynb").read_text())
+    graded_cells = ["".join(cell["source"]) for cell in notebook["cells"]
+                    if cell["cell_type"] == "code" and "GRADED FUNCTION" in "".join(cell["source"])]
+    path = tmp_path / "answer.py"
+    path.write_text("import numpy as np\nfrom reg_utils import compute_cost\n\n" + "\n\n".join(graded_cells))
+    assert grade_json(path)["score"] == 10
+
+
+def test_several_submissions_give_json_lines_and_out_writes_files(tmp_path):
+    done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
+    lines = done.stdout.splitlines()
+    assert [json.loads(line)["score"] for line in lines] == [10, pytest.approx(9.42, abs=0.01)]
+    out = tmp_path / "out"
+    done = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json", "--format", "markdown", "--out", str(out))
+    assert done.returncode == 0 and done.stdout == ""
+    assert json.loads((out / "np_sum_mistake.json").read_text())["status"] == "failed"
+    assert "grad.l2-sum-of-weights" in (out / "np_sum_mistake.md").read_text()
+
+
+def test_folder_argument_grades_every_notebook():
+    done = grade(str(EXAMPLES), "--format", "json")
+    assert len(done.stdout.splitlines()) == len(EXPECTED)
+
+
+def test_console_script_and_module_agree():
+    import shutil
+
+    script = shutil.which("grade")
+    if script is None:
+        pytest.skip("the grade command is not installed on PATH")
+    via_script = subprocess.run([script, str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json"],
+                                capture_output=True, text=True, timeout=60)
+    via_module = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "submission"}  # noqa: E731
+    assert strip(via_script.stdout) == strip(via_module.stdout)
