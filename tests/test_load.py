@@ -47,7 +47,7 @@ def test_python_file_is_one_cell(tmp_path):
         (b"", "empty"),
         (b"{not json", "invalid JSON"),
         (b"[1, 2, 3]", "not a JSON object"),
-        (b'{"nbformat": 99, "hello": 1}', "unknown nbformat"),
+        (b'{"nbformat": 99, "hello": 1}', "unknown nbformat 99"),
         (b'{"cells": 5, "nbformat": 4}', "not a list"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
     ],
