@@ -75,9 +75,13 @@ class CheckDefinition:
     name: str
     run: CheckFunction
     options: Mapping[str, type | tuple[type, ...]]
+    required: tuple[str, ...]
 
     def validate(self, options: Mapping[str, Any], where: str, key: str) -> None:
-        """Raise SpecError for an unknown or mistyped option."""
+        """Raise SpecError for an unknown, mistyped or missing option."""
+        for option in self.required:
+            if option not in options:
+                raise SpecError(f"check {self.name!r} needs option {option!r}", path=where, key=key)
         for option, value in options.items():
             if option not in self.options:
                 raise SpecError(f"check {self.name!r} has no option {option!r}", path=where, key=key)
@@ -88,13 +92,14 @@ class CheckDefinition:
 CHECKS: dict[str, CheckDefinition] = {}
 
 
-def check(name: str, **options: type | tuple[type, ...]) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under `name`; a duplicate name fails at import."""
+def check(name: str, required: tuple[str, ...] = (), **options: type | tuple[type, ...]
+          ) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under `name` with the options it accepts; a duplicate name fails at import."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if name in CHECKS:
             raise RuntimeError(f"check {name!r} registered twice")
-        CHECKS[name] = CheckDefinition(name, function, options)
+        CHECKS[name] = CheckDefinition(name, function, options, required)
         return function
 
     return register
@@ -225,24 +230,19 @@ def _added_term_values(context: CheckContext) -> tuple[float, str]:
     return _compare_outputs(context, pairs)
 
 
-@check("gradient", cost=str, epsilon=float, threshold=float)
+@check("gradient", required=("cost",), cost=str, epsilon=float, threshold=float, max_probes=int)
 def _gradient(context: CheckContext) -> tuple[float, str]:
     """Each returned gradient agrees with central differences of the reference cost."""
     options = context.spec.options
-    cost_builder = context.assignment.resolve(options.get("cost", ""))
-    epsilon = options.get("epsilon", 1e-6)
     threshold = options.get("threshold", 1e-6)
     problem = _errors_message(context.trials)
     if problem:
         return 0.0, problem
     worst: dict[str, tuple[float, str]] = {}
-    for trial in context.trials:
+    for trial in context.trials[: options.get("max_probes", len(context.trials))]:
         assert trial.got is not None
-        parameters, cost = cost_builder(*trial.probe.arguments)
-        for name, value in parameters.items():
-            numeric = numerical_gradient(cost, parameters, name, epsilon)
-            analytic = trial.got.values.get(f"d{name}")
-            difference = relative_difference(analytic, numeric)
+        for name, numeric in _numerical_gradients(context, trial.probe).items():
+            difference = relative_difference(trial.got.values.get(f"d{name}"), numeric)
             if difference > worst.get(name, (-1.0, ""))[0]:
                 worst[name] = (difference, trial.probe.name)
     failing = {name: item for name, item in worst.items() if not item[0] <= threshold}
@@ -250,6 +250,20 @@ def _gradient(context: CheckContext) -> tuple[float, str]:
         return 1.0, f"every gradient agrees with the numerical gradient (threshold {threshold:g})"
     parts = [f"d{name}: relative difference {difference:.2g} on '{probe}'" for name, (difference, probe) in failing.items()]
     return 1.0 - len(failing) / len(worst), "; ".join(parts)
+
+
+# The numerical gradients depend only on the probe, not on the student: computed once per process.
+_NUMERICAL_GRADIENTS: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+
+
+def _numerical_gradients(context: CheckContext, probe: Probe) -> dict[str, np.ndarray]:
+    key = (context.assignment.fingerprint, context.exercise.function, probe.name)
+    if key not in _NUMERICAL_GRADIENTS:
+        options = context.spec.options
+        parameters, cost = context.assignment.resolve(options["cost"])(*probe.arguments)
+        epsilon = options.get("epsilon", 1e-6)
+        _NUMERICAL_GRADIENTS[key] = {name: numerical_gradient(cost, parameters, name, epsilon) for name in parameters}
+    return _NUMERICAL_GRADIENTS[key]
 
 
 def numerical_gradient(cost: Callable[[dict], float], parameters: Mapping[str, np.ndarray], name: str,

@@ -66,6 +66,8 @@ class Extraction:
     """Set when the last definition sits in a cell that does not parse."""
     near_misses: tuple[str, ...]
     """When not found: similarly named functions the notebook defines."""
+    imported_modules: tuple[str, ...] = ()
+    """Top-level names of the modules `source` imports (to serve only the course helpers it needs)."""
 
     @property
     def found(self) -> bool:
@@ -220,7 +222,18 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
         placeholders=tuple(_placeholders(node, graded)),
         syntax_error=None,
         near_misses=(),
+        imported_modules=_imported_modules(source),
     )
+
+
+def _imported_modules(source: str) -> tuple[str, ...]:
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return tuple(sorted(modules))
 
 
 def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),

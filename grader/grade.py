@@ -94,7 +94,8 @@ class Grader:
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
             calls=tuple(calls),
-            served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules},
+            served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules
+                            if name in extraction.imported_modules},
         )
         run = self.worker.run(job)
         trials = _trials(exercise, references, run)

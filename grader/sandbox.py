@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import ctypes
 import errno
 import fcntl
 import gc
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import math
 import os
 import resource
@@ -169,20 +173,21 @@ class Worker:
         request = encode(_job_to_wire(job))
         if len(request) > _JOB_MAX_BYTES:
             raise SandboxError(f"the job is {len(request)} bytes, over {_JOB_MAX_BYTES}")
-        reply_limit = self.limits.result_bytes + _REPLY_SLACK_BYTES
         try:
             write_frame(self._job_fd, request)
-            reply = read_frame(self._reply_fd, reply_limit)
+            header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
+            data = read_frame(self._reply_fd, self.limits.result_bytes + _REPLY_SLACK_BYTES)
         except (OSError, DecodeError) as error:
             self.close()
             raise SandboxError(f"lost the sandbox worker: {error}") from error
-        if reply is None:
+        if header is None or data is None:
             self.close()
             raise SandboxError("the sandbox worker died")
         try:
-            return _outcome_from_wire(decode(reply, max_bytes=reply_limit))
+            report = _report_from_wire(decode(header, max_bytes=_REPLY_SLACK_BYTES))
         except DecodeError as error:
             return _bad_result(f"the sandbox's reply is malformed: {error}", None)
+        return _outcome(job, data, report, self.limits)
 
     def close(self) -> None:
         """Stop the worker; safe to call more than once."""
@@ -250,13 +255,13 @@ def _worker_main(limits: Limits, job_fd: int, reply_fd: int) -> None:
     # Objects inherited from the grader may own descriptors closed above whose numbers
     # get reused; freezing them keeps the cycle collector from ever finalizing them.
     gc.freeze()
-    reply_limit = limits.result_bytes + _REPLY_SLACK_BYTES
     while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:
         job = _job_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES))
-        reply = encode(_outcome_to_wire(_run_in_child(job, limits)))
-        if len(reply) > reply_limit:
-            reply = encode(_outcome_to_wire(_bad_result("the results are too large", None)))
-        write_frame(reply_fd, reply)
+        _compile_served_modules(job)
+        report, data = _run_in_child(job, limits)
+        # The child's messages pass through unread: the grader decodes them, strictly, once.
+        write_frame(reply_fd, encode(_report_to_wire(report)))
+        write_frame(reply_fd, data)
 
 
 def _close_fds_except(keep: set[int]) -> None:
@@ -267,7 +272,7 @@ def _close_fds_except(keep: set[int]) -> None:
                 os.close(int(name))
 
 
-def _run_in_child(job: Job, limits: Limits) -> RunOutcome:
+def _run_in_child(job: Job, limits: Limits) -> tuple[_ChildReport, bytes]:
     """Fork a child for the job, collect its messages within the limits, and clean up."""
     scratch = tempfile.mkdtemp(prefix="grader-")
     # The worker keeps its own descriptor, so the child cannot hide its output by
@@ -298,18 +303,36 @@ def _run_in_child(job: Job, limits: Limits) -> RunOutcome:
     os.close(output_fd)
     shutil.rmtree(scratch, ignore_errors=True)
 
+    death = None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else _death_failure(status, usage, limits)
+    report = _ChildReport(stop, death, output_size > limits.output_bytes, output, seconds)
+    return report, data[: limits.result_bytes + 1]
+
+
+@dataclass(frozen=True, slots=True)
+class _ChildReport:
+    """What the worker saw of one child; the child's own messages travel beside it, unparsed."""
+
+    stop: str  # why the worker stopped reading: "done", "timeout" or "too-large"
+    death: RunFailure | None  # how the child ended when it did not exit cleanly (call_index unset)
+    output_overflow: bool  # printed more than the limit (perhaps catching the error and going on)
+    output: str  # the start of what the student printed
+    seconds: float  # wall time of the child
+
+
+def _outcome(job: Job, data: bytes, report: _ChildReport, limits: Limits) -> RunOutcome:
+    """Parse the child's messages (in the grader, strictly) and decide why the run stopped, if it did."""
     calls, failure = _parse_messages(data, len(job.calls), limits)
-    if stop == "too-large":
+    if report.stop == "too-large":
         message = f"the results are larger than {limits.result_bytes} bytes"
         failure = RunFailure("bad-result", message, None, len(calls))
-    elif failure is None and stop == "timeout":
+    elif failure is None and report.stop == "timeout":
         failure = RunFailure("timeout", _limit_message("timeout", limits), None, len(calls))
-    elif failure is None and output_size > limits.output_bytes:
-        # The student may have caught the OSError from print and carried on.
+    elif failure is None and report.output_overflow:
         failure = RunFailure("output-limit", _limit_message("output-limit", limits), None, None)
     elif failure is None and len(calls) < len(job.calls):
-        failure = _death_failure(status, usage, limits, len(calls))
-    return RunOutcome(tuple(calls), failure, output, seconds)
+        death = report.death or RunFailure("crashed", "stopped before finishing", None, None)
+        failure = dataclasses.replace(death, call_index=len(calls))
+    return RunOutcome(tuple(calls), failure, report.output, report.seconds)
 
 
 def _parse_messages(data: bytes, call_count: int, limits: Limits) -> tuple[list[CallOutcome], RunFailure | None]:
@@ -381,21 +404,21 @@ def _frames(data: bytes) -> Iterator[bytes]:
         offset = end
 
 
-def _death_failure(status: int, usage: resource.struct_rusage, limits: Limits, call_index: int) -> RunFailure:
+def _death_failure(status: int, usage: resource.struct_rusage, limits: Limits) -> RunFailure:
     """Explain a child that ended without reporting on every call."""
     if not os.WIFSIGNALED(status):
         message = f"exited with status {os.waitstatus_to_exitcode(status)} before finishing"
-        return RunFailure("crashed", message, None, call_index)
+        return RunFailure("crashed", message, None, None)
     signum = os.WTERMSIG(status)
     if signum == signal.SIGXCPU:
-        return RunFailure("timeout", _limit_message("timeout", limits), None, call_index)
+        return RunFailure("timeout", _limit_message("timeout", limits), None, None)
     # A process near its address-space limit dies by these when a failed allocation is
     # not reported as MemoryError (C code, stack growth, the kernel's OOM killer).
     memory_signals = {signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT}
     if signum in memory_signals and usage.ru_maxrss * 1024 >= limits.memory_bytes // 2:
-        return RunFailure("memory-limit", _limit_message("memory-limit", limits), None, call_index)
+        return RunFailure("memory-limit", _limit_message("memory-limit", limits), None, None)
     description = signal.strsignal(signum) or "unknown"
-    return RunFailure("crashed", f"was killed by signal {signum} ({description})", None, call_index)
+    return RunFailure("crashed", f"was killed by signal {signum} ({description})", None, None)
 
 
 # ---- The child -------------------------------------------------------------------------
@@ -520,12 +543,41 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None
         send("failure", _failure_to_wire(RunFailure(kind, message[:_MESSAGE_CHARS], raised, call_index)))
 
 
-def _load_submission(job: Job) -> dict[str, Any]:
-    """Install the served modules, then execute the submission; return its globals."""
+# In the worker: served modules (the course's public helpers) compiled once, then inherited
+# by every child through fork instead of being compiled again per submission.
+_SERVED_CODE: dict[tuple[str, str], types.CodeType] = {}
+
+
+def _compile_served_modules(job: Job) -> None:
     for name, source in job.served_modules.items():
-        module = types.ModuleType(name)
-        sys.modules[name] = module
-        exec(compile(source, f"<served module {name}>", "exec"), module.__dict__)
+        if (name, source) not in _SERVED_CODE:
+            try:
+                _SERVED_CODE[name, source] = compile(source, f"<served module {name}>", "exec")
+            except (SyntaxError, ValueError):
+                pass  # the child compiles it again and reports the error as a load error
+
+
+class _ServedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the job's helper modules on import, and only those imported (most jobs need one or two)."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self.sources = sources
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        return importlib.util.spec_from_loader(name, self) if name in self.sources else None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        name, source = module.__name__, self.sources[module.__name__]
+        code = _SERVED_CODE.get((name, source)) or compile(source, f"<served module {name}>", "exec")
+        exec(code, module.__dict__)
+
+
+def _load_submission(job: Job) -> dict[str, Any]:
+    """Make the served modules importable, then execute the submission; return its globals."""
+    sys.meta_path.insert(0, _ServedModules(job.served_modules))
     namespace = {"__name__": "submission", "__builtins__": builtins}
     exec(compile(job.source, job.filename, "exec"), namespace)
     return namespace
@@ -612,10 +664,11 @@ _FAILURE: _Schema = {
     "error": _anything,
     "call_index": _optional(_is_count),
 }
-_OUTCOME: _Schema = {
+_REPORT: _Schema = {
     "schema": lambda value: type(value) is str and value == _SCHEMA,
-    "calls": _of_type(list),
-    "failure": _anything,
+    "stop": lambda value: value in ("done", "timeout", "too-large"),
+    "death": _anything,
+    "output_overflow": _of_type(bool),
     "output": _text(_OUTPUT_CHARS),
     "seconds": lambda value: type(value) is float and value >= 0,
 }
@@ -684,17 +737,12 @@ def _failure_from_wire(value: Any) -> RunFailure | None:
     return RunFailure(fields["kind"], fields["message"], _error_from_wire(fields["error"]), fields["call_index"])
 
 
-def _outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
-    return {
-        "schema": _SCHEMA,
-        "calls": [_call_to_wire(call) for call in outcome.calls],
-        "failure": _failure_to_wire(outcome.failure),
-        "output": outcome.output,
-        "seconds": outcome.seconds,
-    }
+def _report_to_wire(report: _ChildReport) -> dict[str, Any]:
+    return {"schema": _SCHEMA, "stop": report.stop, "death": _failure_to_wire(report.death),
+            "output_overflow": report.output_overflow, "output": report.output, "seconds": report.seconds}
 
 
-def _outcome_from_wire(value: Any) -> RunOutcome:
-    fields = _checked(value, "outcome", _OUTCOME)
-    calls = tuple(_call_from_wire(call) for call in fields["calls"])
-    return RunOutcome(calls, _failure_from_wire(fields["failure"]), fields["output"], fields["seconds"])
+def _report_from_wire(value: Any) -> _ChildReport:
+    fields = _checked(value, "report", _REPORT)
+    return _ChildReport(fields["stop"], _failure_from_wire(fields["death"]), fields["output_overflow"],
+                        fields["output"], fields["seconds"])

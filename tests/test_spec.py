@@ -59,6 +59,7 @@ def spec_copy(tmp_path):
         (lambda d: d["exercises"][1].update(mistakes=["grad.not-a-real-mistake"]), "no prose"),
         (lambda d: d["exercises"][1]["depends_on"].update(dW9=["dZ3"]), "unknown outputs"),
         (lambda d: d["exercises"][0].pop("probes"), "missing required key"),
+        (lambda d: d["exercises"][1]["checks"][3]["options"].pop("cost"), "needs option 'cost'"),
     ],
 )
 def test_invalid_spec_is_refused_at_load(spec_copy, change, message):

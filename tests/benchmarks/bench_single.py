@@ -26,7 +26,7 @@ def build_notebook(target: Path, size_bytes: int = 300_000) -> int:
     """Copy the correct example and pad its code cells with image outputs until it weighs ~size_bytes."""
     notebook = json.loads((ROOT / "submissions_example" / "correct.ipynb").read_text())
     code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
-    payload = base64.b64encode(os.urandom(size_bytes // (len(code_cells) + 1))).decode()
+    payload = base64.b64encode(os.urandom(size_bytes * 3 // 4 // (len(code_cells) + 1))).decode()
     for count, cell in enumerate(code_cells):
         cell["execution_count"] = count + 1
         cell["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"image/png": payload,
