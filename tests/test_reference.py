@@ -322,3 +322,9 @@ def test_provided_training_helpers_work_together():
     predictions = provided.predict(test_X, test_Y, updated)
     assert predictions.shape == (1, 200) and set(np.unique(predictions)) <= {0, 1}
     assert provided.predict_dec(updated, test_X).dtype == bool
+
+
+def test_recorded_draws_are_the_first_that_meet_the_probe_constraints():
+    probes = load("probes")
+    recorded = [(layout.name, layout.cost_attempt, layout.backward_attempt) for layout in probes._LAYOUTS]
+    assert recorded == probes.first_valid_attempts()

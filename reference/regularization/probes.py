@@ -29,19 +29,23 @@ class _Layout(NamedTuple):
     m: int
     lambd: float
     seed: int
+    cost_attempt: int = 0
+    backward_attempt: int = 0
+    """The first draw (seeded by (seed, attempt)) that meets the constraints below, found once by
+    `first_valid_attempts()` and written here, so loading the probes is one draw, not a search."""
 
 
 # Layers are (n_x, n_1, n_2, 1). Names say what each probe is there to exercise.
 _LAYOUTS = (
-    _Layout("layers 4-5-3-1, m=7, λ=1.7", (4, 5, 3, 1), 7, 1.7, 101),
-    _Layout("square W1 and W2 (3x3), m=10, λ=0.35", (3, 3, 3, 1), 10, 0.35, 102),
-    _Layout("square W2 (4x4), W1 4x2, m=3, λ=3.0", (2, 4, 4, 1), 3, 3.0, 103),
-    _Layout("no regularization, layers 5-4-2-1, m=13, λ=0", (5, 4, 2, 1), 13, 0.0, 104),
-    _Layout("one example, square W2 (3x3), m=1, λ=1.2", (2, 3, 3, 1), 1, 1.2, 105),
-    _Layout("two examples, layers 6-4-5-1, m=2, λ=0.05", (6, 4, 5, 1), 2, 0.05, 106),
-    _Layout("square W2 (6x6), W1 6x2, m=15, λ=2.5", (2, 6, 6, 1), 15, 2.5, 107),
-    _Layout("1x1 W3, layers 3-2-1-1, m=4, λ=0.9", (3, 2, 1, 1), 4, 0.9, 108),
-    _Layout("no regularization, square W1 (4x4), m=6, λ=0", (4, 4, 2, 1), 6, 0.0, 109),
+    _Layout("layers 4-5-3-1, m=7, λ=1.7", (4, 5, 3, 1), 7, 1.7, 101, 0, 11),
+    _Layout("square W1 and W2 (3x3), m=10, λ=0.35", (3, 3, 3, 1), 10, 0.35, 102, 0, 3),
+    _Layout("square W2 (4x4), W1 4x2, m=3, λ=3.0", (2, 4, 4, 1), 3, 3.0, 103, 0, 17),
+    _Layout("no regularization, layers 5-4-2-1, m=13, λ=0", (5, 4, 2, 1), 13, 0.0, 104, 4, 6),
+    _Layout("one example, square W2 (3x3), m=1, λ=1.2", (2, 3, 3, 1), 1, 1.2, 105, 1, 2),
+    _Layout("two examples, layers 6-4-5-1, m=2, λ=0.05", (6, 4, 5, 1), 2, 0.05, 106, 1, 12),
+    _Layout("square W2 (6x6), W1 6x2, m=15, λ=2.5", (2, 6, 6, 1), 15, 2.5, 107, 0, 35),
+    _Layout("1x1 W3, layers 3-2-1-1, m=4, λ=0.9", (3, 2, 1, 1), 4, 0.9, 108, 2, 16),
+    _Layout("no regularization, square W1 (4x4), m=6, λ=0", (4, 4, 2, 1), 6, 0.0, 109, 0, 7),
 )
 
 _FIXED_NAME = "small fixed case (layers 3-2-3-1, m=5, λ=0.7)"
@@ -53,26 +57,50 @@ _MIN_ABS_Z = 0.02
 _MIN_ABS_WEIGHT_SUM = 0.2
 _A3_RANGE = (0.03, 0.97)
 _ACTIVE_FRACTION_RANGE = (0.2, 0.8)
-_MAX_ATTEMPTS = 10_000
+_MAX_ATTEMPTS = 10_000  # for first_valid_attempts(): the limits above are loose enough
 
 
 def cost_probes() -> list[Probe]:
     """Return probes for ``compute_cost_with_regularization(A3, Y, parameters, lambd)``."""
     probes = [{"name": _FIXED_NAME, "arguments": _fixed_cost_arguments()}]
     for layout in _LAYOUTS:
-        # A different seed from the backward probe of the same layout: the two lists
-        # should not share weights, so a coincidence in one cannot hide in both.
-        rng = np.random.default_rng(layout.seed + 1000)
-        for _ in range(_MAX_ATTEMPTS):
-            parameters = _draw_parameters(rng, layout.layer_dims)
-            if _weight_sums_ok(parameters):
-                break
-        else:  # pragma: no cover - the limits above are loose enough to always succeed
-            raise RuntimeError(f"could not draw cost probe {layout.name!r}")
-        A3 = rng.uniform(*_A3_RANGE, size=(1, layout.m))
-        Y = _draw_labels(rng, layout.m)
-        probes.append({"name": layout.name, "arguments": (A3, Y, parameters, layout.lambd)})
+        arguments = _cost_draw(layout, layout.cost_attempt)
+        if arguments is None:
+            raise RuntimeError(f"cost probe {layout.name!r} violates the probe constraints")
+        probes.append({"name": layout.name, "arguments": arguments})
     return probes
+
+
+def _cost_draw(layout: _Layout, attempt: int) -> tuple | None:
+    # A different seed from the backward probe of the same layout: the two lists
+    # should not share weights, so a coincidence in one cannot hide in both.
+    rng = np.random.default_rng((layout.seed + 1000, attempt))
+    parameters = _draw_parameters(rng, layout.layer_dims)
+    if not _weight_sums_ok(parameters):
+        return None
+    A3 = rng.uniform(*_A3_RANGE, size=(1, layout.m))
+    return A3, _draw_labels(rng, layout.m), parameters, layout.lambd
+
+
+def _backward_draw(layout: _Layout, attempt: int) -> tuple | None:
+    rng = np.random.default_rng((layout.seed, attempt))
+    parameters = _draw_parameters(rng, layout.layer_dims)
+    X = rng.standard_normal((layout.layer_dims[0], layout.m))
+    _, cache = forward_propagation(X, parameters)
+    if not (_weight_sums_ok(parameters) and _activations_ok(cache, layout.m)):
+        return None
+    return X, _draw_labels(rng, layout.m), cache, layout.lambd
+
+
+def first_valid_attempts() -> list[tuple[str, int, int]]:
+    """(name, cost attempt, backward attempt) of the first draws meeting the constraints, per layout.
+
+    Used once to fill in `_LAYOUTS`, and by the tests to check what is written there.
+    """
+    def first(draw, layout: _Layout) -> int:
+        return next(attempt for attempt in range(_MAX_ATTEMPTS) if draw(layout, attempt) is not None)
+
+    return [(layout.name, first(_cost_draw, layout), first(_backward_draw, layout)) for layout in _LAYOUTS]
 
 
 def backward_probes() -> list[Probe]:
@@ -88,17 +116,10 @@ def backward_probes() -> list[Probe]:
         raise RuntimeError("the fixed backward probe violates the probe constraints")
     probes = [{"name": _FIXED_NAME, "arguments": (X, Y, cache, _FIXED_LAMBD)}]
     for layout in _LAYOUTS:
-        rng = np.random.default_rng(layout.seed)
-        for _ in range(_MAX_ATTEMPTS):
-            parameters = _draw_parameters(rng, layout.layer_dims)
-            X = rng.standard_normal((layout.layer_dims[0], layout.m))
-            _, cache = forward_propagation(X, parameters)
-            if _weight_sums_ok(parameters) and _activations_ok(cache, layout.m):
-                break
-        else:  # pragma: no cover
-            raise RuntimeError(f"could not draw backward probe {layout.name!r}")
-        Y = _draw_labels(rng, layout.m)
-        probes.append({"name": layout.name, "arguments": (X, Y, cache, layout.lambd)})
+        arguments = _backward_draw(layout, layout.backward_attempt)
+        if arguments is None:
+            raise RuntimeError(f"backward probe {layout.name!r} violates the probe constraints")
+        probes.append({"name": layout.name, "arguments": arguments})
     return probes
 
 
