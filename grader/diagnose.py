@@ -134,7 +134,8 @@ def describe_difference(exercise: Exercise, trials: Sequence[Trial], name: str) 
     pairs = _pairs(trials, name)
     wrong = [(probe, got, expected, base) for probe, got, expected, base in pairs
              if got is None or not close(got, expected, exercise.tolerance)]
-    baseline = " and ".join(f"{key} = {value}" for key, value in exercise.baseline.items())
+    baseline = " and ".join(f"{key} = {value:g}" if isinstance(value, (int, float)) else f"{key} = {value!r}"
+                            for key, value in exercise.baseline.items())
     sentences = [f"{name} is wrong on {len({probe for probe, *_ in wrong})} of {len(trials)} probes"]
     if baseline and any(base for *_, base in pairs):
         right_at_baseline = not any(base for *_, base in wrong)
