@@ -41,8 +41,6 @@ class SubmissionResult:
     exercises: tuple[ExerciseResult, ...]
     errors: tuple[tuple[str, str], ...] = ()
     """(kind, message) for problems with the submission as a whole."""
-    sandbox: tuple[str, ...] = ()
-    """The isolation layers that were in force."""
 
 
 def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
@@ -57,7 +55,6 @@ def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
         "status": result.status,
         "exercises": [_exercise_json(exercise) for exercise in result.exercises],
         "errors": [{"kind": kind, "message": message} for kind, message in result.errors],
-        "sandbox": list(result.sandbox),
     }
 
 

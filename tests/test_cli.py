@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -172,12 +173,10 @@ def test_folder_argument_grades_every_notebook():
 
 
 def test_console_script_and_module_agree():
-    import shutil
-
-    script = shutil.which("grade")
-    if script is None:
-        pytest.skip("the grade command is not installed on PATH")
-    via_script = subprocess.run([script, str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json"],
+    script = Path(sys.executable).with_name("grade")
+    if not script.exists():
+        pytest.skip("the grade command is not installed next to this Python")
+    via_script = subprocess.run([str(script), str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json"],
                                 capture_output=True, text=True, timeout=60)
     via_module = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
     strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "submission"}  # noqa: E731

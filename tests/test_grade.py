@@ -1,0 +1,136 @@
+"""The pipeline in process: diagnosis of mistakes written into notebooks, and checks that can fail."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import EXAMPLES, write_notebook
+from grader.grade import Grader
+from grader.sandbox import Limits
+from grader.spec import builtin_assignments_folder
+
+BACKWARD = "backward_propagation_with_regularization"
+COST = "compute_cost_with_regularization"
+
+
+@pytest.fixture(scope="module")
+def grader():
+    with Grader("regularization", Limits(wall_seconds=3)) as opened:
+        yield opened
+
+
+def graded_cells(name: str) -> dict[str, str]:
+    """The graded-function cells of an example notebook, by function name."""
+    notebook = json.loads((EXAMPLES / f"{name}.ipynb").read_text())
+    cells = {}
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        for function in (COST, BACKWARD):
+            if cell["cell_type"] == "code" and f"def {function}(" in source:
+                cells[function] = source
+    return cells
+
+
+CORRECT = graded_cells("correct")
+IMPORTS = "import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\n%matplotlib inline"
+
+
+def backward_with(tmp_path, old: str, new: str):
+    """A notebook whose correct backward has `old` replaced by `new` (which must occur once)."""
+    assert CORRECT[BACKWARD].count(old) == 1, old
+    return write_notebook(tmp_path / "student.ipynb", IMPORTS, CORRECT[COST], CORRECT[BACKWARD].replace(old, new))
+
+
+def exercise(result, function):
+    return next(e for e in result.exercises if e.function == function)
+
+
+DW1_CORRECT = "dW1 = 1./m * np.dot(dZ1, X.T) + lambd / m * W1"
+DW2_CORRECT = "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd / m * W2"
+
+
+def test_example_lines_used_below_exist():
+    assert DW1_CORRECT in CORRECT[BACKWARD] and DW2_CORRECT in CORRECT[BACKWARD]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "output"),
+    [
+        (DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + (lambd * np.sum(W1)) / m", "dW1"),
+        (DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + lambd / m * W1.sum()", "dW1"),
+        (DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + lambd / m * np.linalg.norm(W1)", "dW1"),
+        (DW2_CORRECT, "reg = lambd * sum(sum(W2)) / m\n    dW2 = np.dot(dZ2, A1.T) / m + reg", "dW2"),
+    ],
+)
+def test_sum_of_weights_is_recognised_in_any_spelling(grader, tmp_path, old, new, output):
+    result = grader.grade(backward_with(tmp_path, old, new))
+    graded = exercise(result, BACKWARD)
+    assert [(f.id, f.outputs) for f in graded.findings] == [("grad.l2-sum-of-weights", (output,))]
+    assert graded.findings[0].location.code.startswith(output)
+    assert graded.score < graded.max_score
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (DW1_CORRECT, "dW1 = (1/m) * (dZ1 @ X.T + lambd * W1)"),
+        (DW1_CORRECT, "dW1 = np.dot(dZ1, X.T) / m + np.multiply(lambd / m, W1)"),
+        (DW2_CORRECT, "dW2 = (np.dot(dZ2, A1.T) + lambd * W2) / m"),
+    ],
+)
+def test_equivalent_forms_get_full_marks_and_no_findings(grader, tmp_path, old, new):
+    graded = exercise(grader.grade(backward_with(tmp_path, old, new)), BACKWARD)
+    assert graded.status == "passed" and graded.findings == ()
+
+
+def test_backprop_mistake_is_blamed_once_where_the_chain_first_goes_wrong(grader, tmp_path):
+    # The relu derivative of layer 2 is dropped: dZ2 is wrong, and dW2, db2, dA1, dZ1, dW1, db1 with it.
+    line = next(line.strip() for line in CORRECT[BACKWARD].splitlines() if line.strip().startswith("dZ2 ="))
+    graded = exercise(grader.grade(backward_with(tmp_path, line, "dZ2 = dA2")), BACKWARD)
+    assert len(graded.findings) == 1
+    finding = graded.findings[0]
+    assert finding.id is None and finding.outputs[0] == "dZ2"
+    assert set(finding.outputs) == {"dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"}
+    assert finding.location.code == "dZ2 = dA2"
+    assert "even when lambd = 0" in finding.evidence
+
+
+def test_penalty_scaled_wrongly_is_described_not_misnamed(grader, tmp_path):
+    graded = exercise(grader.grade(backward_with(tmp_path, DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + lambd * W1")),
+                      BACKWARD)
+    assert [f.id for f in graded.findings] == [None]
+    assert graded.findings[0].outputs == ("dW1",)
+    assert "right when lambd = 0" in graded.findings[0].evidence
+
+
+def test_missing_keys_are_named(grader, tmp_path):
+    notebook = backward_with(tmp_path, '"dZ3": dZ3, ', "")
+    graded = exercise(grader.grade(notebook), BACKWARD)
+    assert ("grad.missing-keys", ("dZ3",)) in [(f.id, f.outputs) for f in graded.findings]
+    assert not graded.checks[0].passed
+
+
+def test_a_mutated_reference_turns_the_correct_example_red(tmp_path):
+    folder = tmp_path / "regularization"
+    shutil.copytree(builtin_assignments_folder() / "regularization", folder,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    solution = folder / "solution.py"
+    text = solution.read_text()
+    assert text.count("lambd / m * W") == 3
+    # Double the reference's penalty in the gradient: the student's correct code must now fail.
+    solution.write_text(text.replace("lambd / m * W", "2 * lambd / m * W"))
+    with Grader(str(folder), Limits(wall_seconds=3)) as mutated:
+        result = mutated.grade(EXAMPLES / "correct.ipynb")
+    graded = exercise(result, BACKWARD)
+    assert graded.status == "failed"
+    assert not next(c for c in graded.checks if "L2 term" in c.name).passed
+    # The numerical gradient comes from the reference *cost*, untouched here: it still agrees with the student.
+    assert next(c for c in graded.checks if "gradient" in c.name).passed
+
+
+def test_results_are_deterministic(grader):
+    first = grader.grade(EXAMPLES / "np_sum_mistake.ipynb")
+    second = grader.grade(EXAMPLES / "np_sum_mistake.ipynb")
+    assert first == second
