@@ -26,6 +26,14 @@ class Detection:
     evidence: str
     details: Mapping[str, str] = field(default_factory=dict)
     """Values for `{placeholders}` in the mistake's prose."""
+    term: bool = True
+    """The mistake is in what the baseline argument adds (the λ term): point at the line that builds it."""
+    sources: tuple[str, ...] = ()
+    """Parameters (spec names) the faulty term is built from, besides the baseline ones (e.g. `parameters`)."""
+    variable: str | None = None
+    """Point at the assignment of this variable instead (a spec parameter name means the student's own name)."""
+    explains_errors: bool = False
+    """The mistake also accounts for calls that raised (a shape clash on some probes)."""
 
 
 Detector = Callable[["Exercise", Sequence["Trial"]], list[Detection]]

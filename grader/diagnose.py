@@ -49,34 +49,46 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     findings: list[Finding] = []
     if run.failure is not None:
         findings.append(writer.failure(run))
-    errors = [trial.outcome.error for trial in trials if trial.outcome and trial.outcome.error]
-    if errors:
-        findings.append(writer.error(errors[0], len(errors), len(trials)))
     problems = [trial.got.problem for trial in trials if trial.got is not None and trial.got.problem]
     if problems:
         findings.append(writer.wrong_type(problems[0]))
+    errors = [trial.outcome.error for trial in trials if trial.outcome and trial.outcome.error]
+    error_finding = writer.error(errors[0], len(errors), len(trials)) if errors else None
+    mutation = _mutation(exercise, trials, writer)
+    if findings or not any(trial.returned for trial in trials):
+        # Nothing usable came back: the outputs cannot be judged, only the failure reported.
+        return tuple(findings + [finding for finding in (error_finding, mutation) if finding])
+    explanations, errors_explained = _explain_outputs(exercise, trials, writer)
+    if error_finding is not None and not errors_explained:
+        findings.append(error_finding)
+    findings.extend(explanations)
+    if mutation is not None:
+        findings.append(mutation)
+    return tuple(findings)
+
+
+def _mutation(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWriter) -> Finding | None:
     for trial in trials:
         if trial.outcome is not None:
             changed = changed_arguments(exercise, trial.probe.arguments, trial.outcome.arguments_after)
             if changed:
                 evidence = (f"after the call, {' and '.join(changed)} no longer equal{'s' if len(changed) == 1 else ''} "
                             f"what was passed in (probe '{trial.probe.name}')")
-                findings.append(writer.general("mutates-inputs", (), writer.locate_mutation(), evidence,
-                                               names=", ".join(changed)))
-                break
-    if findings and any(finding.id != "mutates-inputs" for finding in findings):
-        return tuple(findings)
-    findings.extend(_explain_outputs(exercise, trials, writer))
-    return tuple(findings)
+                return writer.general("mutates-inputs", (), writer.locate_mutation(), evidence, names=", ".join(changed))
+    return None
 
 
-def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWriter) -> list[Finding]:
+def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
+                     writer: _FindingWriter) -> tuple[list[Finding], bool]:
+    """Findings for wrong outputs, and whether a detection also explains the calls that raised."""
     findings = []
     explained: set[str] = set()
+    errors_explained = False
     for mistake_id, detector in exercise.detectors.items():
         for detection in detector(exercise, trials):
             findings.append(writer.catalog(mistake_id, detection))
             explained.update(detection.outputs)
+            errors_explained |= detection.explains_errors
     wrong = [name for name in _output_names(exercise, trials) if _is_wrong(exercise, trials, name)]
     non_finite = [name for name in wrong if name not in explained and _turns_non_finite(trials, name)]
     if non_finite:
@@ -87,9 +99,23 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: _Findi
         upstream_wrong = [dependency for dependency in exercise.depends_on.get(name, ()) if dependency in wrong]
         if name in explained or upstream_wrong:
             continue  # follows from a mistake already reported upstream
-        downstream = [other for other in wrong if name in _ancestors(exercise, other) and other not in explained]
-        findings.append(writer.generic(name, describe_difference(exercise, trials, name), tuple(downstream)))
-    return findings
+        downstream = tuple(other for other in wrong if name in _ancestors(exercise, other) and other not in explained)
+        evidence = describe_difference(exercise, trials, name)
+        if exercise.baseline_mistake and _wrong_at_baseline(exercise, trials, name):
+            findings.append(writer.baseline_mistake(name, evidence, downstream))
+        else:
+            findings.append(writer.generic(name, evidence, downstream))
+    return findings, errors_explained
+
+
+def _wrong_at_baseline(exercise: Exercise, trials: Sequence[Trial], name: str) -> bool:
+    for trial in trials:
+        got, expected = ((trial.baseline_got, trial.baseline_expected) if trial.baseline_expected is not None
+                         else (trial.got, trial.expected))
+        value = got.values.get(name) if got is not None and not got.problem else None
+        if value is None or not close(value, expected[name], exercise.tolerance):
+            return True
+    return False
 
 
 def _output_names(exercise: Exercise, trials: Sequence[Trial]) -> list[str]:
@@ -192,9 +218,82 @@ class _FindingWriter:
 
     def catalog(self, mistake_id: str, detection: Detection) -> Finding:
         text = self._text(mistake_id, **detection.details)
-        location = self.locate_output(detection.outputs[0]) if detection.outputs else None
-        return Finding(mistake_id, text.title, detection.outputs, location, detection.evidence,
+        output = detection.outputs[0] if detection.outputs else None
+        location = None
+        if detection.variable is not None:
+            location = self.locate_assignment(self._student_name(detection.variable), output)
+        if location is None and output is not None:
+            location = self.locate_term(output, detection.sources) if detection.term else self.locate_output(output)
+        return Finding(mistake_id, text.title, detection.outputs, location or self.locate_return(), detection.evidence,
                        text.explanation, text.fix)
+
+    def baseline_mistake(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
+        mistake_id = self.exercise.baseline_mistake
+        assert mistake_id is not None and self.exercise.baseline_mistake_text is not None
+        text = self.exercise.baseline_mistake_text
+        details = {"function": self.exercise.function, "output": name,
+                   "downstream": ", ".join(downstream) or "nothing else"}
+        return Finding(mistake_id, _fill(text.title, details), (name, *downstream), self.locate_output(name), evidence,
+                       _fill(text.explanation, details), _fill(text.fix, details))
+
+    def _student_name(self, name: str) -> str:
+        """The student's name for a spec parameter (they may rename `lambd`); other names as they are."""
+        parameters = self.exercise.parameters
+        if name in parameters and len(self.extraction.parameters) == len(parameters):
+            return self.extraction.parameters[parameters.index(name)]
+        return name
+
+    def locate_assignment(self, variable: str, before_output: str | None) -> Location | None:
+        """The last assignment to `variable` in the function (before the output's line, when known)."""
+        node = self.extraction.function_node()
+        if node is None:
+            return None
+        limit = None
+        if before_output is not None:
+            statement = self._output_statement(node, before_output)
+            limit = statement.lineno if statement is not None else None
+        found = [
+            n for n in ast.walk(node)
+            if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and _assigns_plainly(n, variable)
+            and (limit is None or n.lineno <= limit)
+        ]
+        return self.extraction.locate(max(found, key=lambda n: n.lineno).lineno) if found else None
+
+    def locate_term(self, name: str, sources: tuple[str, ...] = ()) -> Location | None:
+        """The statement building the part of output `name` that depends on the baseline argument (λ).
+
+        Follows simple data flow: `reg = lambd/m*np.sum(W1)` then `dW1 = ... + reg` points at `reg = ...`.
+        """
+        node = self.extraction.function_node()
+        if node is None:
+            return None
+        statement = self._output_statement(node, name)
+        if statement is None:
+            return self.locate_output(name)
+        parameters = {self._student_name(parameter) for parameter in (*self.exercise.baseline, *sources)}
+        for _ in range(5):  # a short chain of helper variables at most
+            reads = {n.id for n in ast.walk(_value_of(statement)) if isinstance(n, ast.Name)}
+            if reads & parameters:
+                break
+            helpers = [_last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+                       for variable in sorted(reads)]
+            # Descend into helpers that compute from the sources, not into ones that merely unpack them
+            # (`W1 = parameters["W1"]`, `(..., W1, ...) = cache`).
+            helpers = [helper for helper in helpers if helper is not None and _depends_on(node, helper, parameters)
+                       and _root_name(_value_of(helper)) not in parameters]
+            if not helpers:
+                break
+            statement = max(helpers, key=lambda helper: helper.lineno)
+        return self.extraction.locate(statement.lineno)
+
+    def _output_statement(self, node: ast.FunctionDef, name: str) -> ast.stmt | None:
+        expression = _returned_expression(node, name, self.exercise.returns == "number")
+        if expression is None:
+            return None
+        statement = _last_assignment(node, expression)
+        if statement is None:
+            return next((n for n in ast.walk(node) if isinstance(n, ast.Return) and n.lineno == expression.lineno), None)
+        return statement
 
     def generic(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
         consequence = (f" {', '.join(downstream)} {'is' if len(downstream) == 1 else 'are'} computed from it and "
@@ -354,6 +453,30 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
             if expression.id in names and node.lineno < expression.lineno and (last is None or node.lineno > last.lineno):
                 last = node
     return last
+
+
+def _value_of(statement: ast.stmt) -> ast.AST:
+    return getattr(statement, "value", None) or statement
+
+
+def _assigns_plainly(statement: ast.stmt, variable: str) -> bool:
+    """`variable = ...` or `variable op= ...` (not as one name among a tuple unpacked from elsewhere)."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    return any(isinstance(target, ast.Name) and target.id == variable for target in targets)
+
+
+def _depends_on(function: ast.FunctionDef, statement: ast.stmt, names: set[str], depth: int = 3) -> bool:
+    """Whether a statement's value reads one of `names`, directly or through a few local variables."""
+    reads = {n.id for n in ast.walk(_value_of(statement)) if isinstance(n, ast.Name)}
+    if reads & names:
+        return True
+    if depth == 0:
+        return False
+    for variable in reads:
+        helper = _last_assignment(function, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+        if helper is not None and _depends_on(function, helper, names, depth - 1):
+            return True
+    return False
 
 
 def _root_name(expression: ast.expr) -> str | None:

@@ -86,3 +86,90 @@ def _exercise_json(exercise: ExerciseResult) -> dict[str, Any]:
         ],
         "notes": list(exercise.notes),
     }
+
+
+def from_json(document: Any) -> SubmissionResult:
+    """Rebuild a SubmissionResult from the JSON contract's plain data (the inverse of `to_json`).
+
+    Strict: every field the contract names must be present with the right type; fields added
+    later are ignored. Nothing is evaluated.
+
+    Raises:
+        ValueError: The data is not a `grader.result/1` result; the message names the field.
+    """
+    from grader.extract import Location  # a leaf of grader.diagnose, already imported above
+
+
+    top = _fields(document, "result", {"schema": str, "grader_version": str, "submission": dict, "assignment": dict,
+                                       "score": (int, float), "max_score": (int, float), "status": str,
+                                       "exercises": list, "errors": list})
+    if top["schema"] != SCHEMA:
+        raise ValueError(f"result: schema is {top['schema']!r}, not {SCHEMA!r}")
+    submission = _fields(top["submission"], "submission", {"path": str, "sha256": str})
+    assignment = _fields(top["assignment"], "assignment", {"name": str, "title": str})
+
+    def location(value: Any, where: str) -> Location | None:
+        if value is None:
+            return None
+        fields = _fields(value, where, {"cell": int, "line": int, "code": str})
+        return Location(fields["cell"], fields["line"], fields["code"])
+
+    def finding(value: Any, where: str) -> Finding:
+        fields = _fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
+                                        "evidence": str, "explanation": str, "fix": str})
+        return Finding(fields["id"], fields["title"], _strings(fields["outputs"], f"{where}.outputs"),
+                       location(fields["location"], f"{where}.location"), fields["evidence"],
+                       fields["explanation"], fields["fix"])
+
+    def check(value: Any, where: str) -> CheckResult:
+        fields = _fields(value, where, {"name": str, "passed": bool, "score": (int, float),
+                                        "max_score": (int, float), "message": str})
+        return CheckResult(fields["name"], fields["passed"], float(fields["score"]), float(fields["max_score"]),
+                           fields["message"])
+
+    def exercise(value: Any, where: str) -> ExerciseResult:
+        fields = _fields(value, where, {"function": str, "title": str, "score": (int, float),
+                                        "max_score": (int, float), "status": str, "checks": list, "findings": list})
+        notes = value.get("notes", [])
+        if type(notes) is not list:
+            raise ValueError(f"{where}.notes: expected a list")
+        return ExerciseResult(
+            fields["function"], fields["title"], float(fields["score"]), float(fields["max_score"]), fields["status"],
+            tuple(check(item, f"{where}.checks[{index}]") for index, item in enumerate(fields["checks"])),
+            tuple(finding(item, f"{where}.findings[{index}]") for index, item in enumerate(fields["findings"])),
+            _strings(notes, f"{where}.notes"),
+        )
+
+    errors = []
+    for index, item in enumerate(top["errors"]):
+        fields = _fields(item, f"errors[{index}]", {"kind": str, "message": str})
+        errors.append((fields["kind"], fields["message"]))
+    return SubmissionResult(
+        submission["path"], submission["sha256"], assignment["name"], assignment["title"], float(top["score"]),
+        float(top["max_score"]), top["status"],
+        tuple(exercise(item, f"exercises[{index}]") for index, item in enumerate(top["exercises"])),
+        tuple(errors),
+    )
+
+
+def _fields(value: Any, where: str, types: dict[str, Any]) -> dict[str, Any]:
+    """The named fields of a JSON object, each checked against its type (bool is never a number)."""
+    if type(value) is not dict:
+        raise ValueError(f"{where}: expected an object")
+    fields = {}
+    for name, kind in types.items():
+        if name not in value:
+            raise ValueError(f"{where}: missing field {name!r}")
+        field = value[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if kind is not object and type(field) not in kinds:  # exact types: a bool is not a number here
+            raise ValueError(f"{where}.{name}: expected {' or '.join(k.__name__ for k in kinds)}, "
+                             f"got {type(field).__name__}")
+        fields[name] = field
+    return fields
+
+
+def _strings(values: list, where: str) -> tuple[str, ...]:
+    if not all(type(value) is str for value in values):
+        raise ValueError(f"{where}: expected a list of strings")
+    return tuple(values)

@@ -95,6 +95,9 @@ class Exercise:
     """Catalog id → the detector that recognises it from the outputs."""
     depends_on: Mapping[str, tuple[str, ...]]
     """Output → the outputs it is computed from, so a wrong output downstream of a wrong one is not blamed twice."""
+    baseline_mistake: str | None = None
+    """Catalog id for an output wrong even with the baseline arguments when no detector explains it."""
+    baseline_mistake_text: MistakeText | None = None
 
     def baseline_arguments(self, probe: Probe) -> tuple[Any, ...] | None:
         """The probe's arguments with the baseline substitutions, or None when they change nothing."""
@@ -132,7 +135,7 @@ _HELPER_KEYS = {"source": str, "serves": list}
 _EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,
     "probes": str, "returns": str, "keys": list, "baseline": dict, "tolerance": dict, "checks": list,
-    "mistakes": list, "depends_on": dict,
+    "mistakes": list, "depends_on": dict, "baseline_mistake": str,
 }
 _REQUIRED_EXERCISE_KEYS = {"function", "parameters", "points", "reference", "probes", "returns", "checks"}
 _MISTAKE_KEYS = {"title": str, "explanation": str, "fix": str}
@@ -285,6 +288,9 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Callable[[str],
             raise SpecError(f"no detector registered for {mistake_id!r}", path=where, key=f"{key}.mistakes")
         own_mistakes[mistake_id] = mistakes[mistake_id]
         own_detectors[mistake_id] = detector
+    baseline_mistake = entry.get("baseline_mistake")
+    if baseline_mistake is not None and baseline_mistake not in mistakes:
+        raise SpecError(f"no prose for mistake {baseline_mistake!r}", path=where, key=f"{key}.baseline_mistake")
     depends_on = {str(output): tuple(str(name) for name in inputs) for output, inputs in entry.get("depends_on", {}).items()}
     for output, inputs in depends_on.items():
         if not set(inputs) | {output} <= set(keys):
@@ -308,6 +314,8 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Callable[[str],
         mistakes=own_mistakes,
         detectors=own_detectors,
         depends_on=depends_on,
+        baseline_mistake=baseline_mistake,
+        baseline_mistake_text=mistakes.get(baseline_mistake) if baseline_mistake else None,
     )
 
 

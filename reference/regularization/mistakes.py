@@ -1,84 +1,551 @@
 """Detectors for this assignment's catalog mistakes, recognised from the numbers alone.
 
-Each works on the term the student adds for λ: their output minus their own output with
-lambd = 0 on the same inputs. That isolates the penalty from the rest of backpropagation,
-so a penalty mistake is recognised even when the backprop part is also wrong.
+Most work on the term the student adds for λ: their output minus their own output with
+lambd = 0 on the same inputs. That isolates the penalty from the rest of the computation, so
+a penalty mistake is recognised even when another part is wrong too. A detector reports only
+when its pattern reproduces the student's numbers on every probe with λ ≠ 0.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
 from grader.checks import Trial
 from grader.detect import Detection, detects
+from grader.patterns import constant_entry, describe_factor, factor, is_zero, power_law, same
 from grader.spec import Exercise
 
-_WEIGHT_IN_CACHE = {"dW1": ("W1", 2), "dW2": ("W2", 6), "dW3": ("W3", 10)}  # cache = (Z1, A1, W1, b1, Z2, ...)
+WEIGHT_GRADIENTS = {"dW1": 2, "dW2": 6, "dW3": 10}  # output → index of its W in the cache
+BIAS_GRADIENTS = {"db1": 3, "db2": 7, "db3": 11}
+DOWNSTREAM_OF_WEIGHT = {"dA2": 10, "dA1": 6}  # dA_l = W_{l+1}ᵀ·dZ_{l+1}: output → index of that W
 
 
-def _added_terms(trials: Sequence[Trial], output: str):
-    """(probe name, term the student adds for λ, W, λ/m) on every probe with λ ≠ 0; None if one is unusable."""
-    weight_name, index = _WEIGHT_IN_CACHE[output]
+@dataclass(frozen=True)
+class _Term:
+    """What the student's output adds for λ on one probe with λ ≠ 0."""
+
+    probe: str
+    m: int
+    lambd: float
+    arguments: tuple
+    added: np.ndarray | None
+    """Output minus output at λ = 0; None when a call failed or the output is missing or misshapen."""
+
+
+def _m(arguments: tuple) -> int:
+    return int(arguments[1].shape[1])  # Y is (1, m) in both exercises
+
+
+def _terms(trials: Sequence[Trial], output: str) -> list[_Term]:
     terms = []
     for trial in trials:
-        X, _, cache, lambd = trial.probe.arguments
-        if lambd == 0:
+        if trial.baseline_expected is None:
+            continue  # λ = 0 already: nothing is added
+        lambd = float(trial.probe.arguments[3])
+        added = None
+        if trial.returned and trial.baseline_got is not None and not trial.baseline_got.problem:
+            got, base = trial.got.values.get(output), trial.baseline_got.values.get(output)
+            if got is not None and base is not None and got.shape == base.shape:
+                added = got - base
+        terms.append(_Term(trial.probe.name, _m(trial.probe.arguments), lambd, trial.probe.arguments, added))
+    return terms
+
+
+def _complete(terms: list[_Term]) -> bool:
+    return bool(terms) and all(term.added is not None for term in terms)
+
+
+def _factors(terms: list[_Term], feature: Callable[[_Term], np.ndarray]) -> list[float] | None:
+    """Per probe, k with added = k·feature exactly; None unless it holds on every probe."""
+    ratios = []
+    for term in terms:
+        ratio = factor(term.added, feature(term)) if term.added is not None else None
+        if ratio is None:
+            return None
+        ratios.append(ratio)
+    return ratios
+
+
+def _weight(index: int) -> Callable[[_Term], np.ndarray]:
+    return lambda term: term.lambd / term.m * term.arguments[2][index]
+
+
+def _baseline_errors(trials: Sequence[Trial], output: str) -> list[tuple[Trial, np.ndarray | None]]:
+    """Per probe, the student's output at λ = 0 minus the correct one (None when unavailable)."""
+    errors = []
+    for trial in trials:
+        got, expected = ((trial.baseline_got, trial.baseline_expected) if trial.baseline_expected is not None
+                         else (trial.got, trial.expected))
+        value = got.values.get(output) if got is not None and not got.problem else None
+        errors.append((trial, value - expected[output] if value is not None and value.shape == expected[output].shape
+                       else None))
+    return errors
+
+
+def _example(term: _Term) -> str:
+    return f"on '{term.probe}'"
+
+
+def _law_text(ratios: list[float], terms: list[_Term]) -> tuple[float, int, str] | None:
+    law = power_law(ratios, [term.m for term in terms])
+    return None if law is None else (law[0], law[1], describe_factor(*law))
+
+
+def _is_one(k: float, power: int) -> bool:
+    return power == 0 and abs(k - 1) < 1e-6
+
+
+# ---- backward_propagation_with_regularization ------------------------------------------
+
+
+@detects("grad.l2-coefficient")
+def gradient_coefficient(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l adds k·(λ/m)·W_l with k ≠ 1 (a missing /m, an extra ½ or 2)."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        ratios = _factors(terms, _weight(index)) if _complete(terms) else None
+        law = _law_text(ratios, terms) if ratios else None
+        if law is None or _is_one(*law[:2]) or abs(law[0]) < 1e-9 or (law[1] == 0 and abs(law[0] + 1) < 1e-6):
             continue
-        if trial.got is None or trial.baseline_got is None or output not in trial.got.values \
-                or output not in trial.baseline_got.values:
-            return None
-        term = trial.got.values[output] - trial.baseline_got.values[output]
-        weight = cache[index]
-        if term.shape != weight.shape:
-            return None
-        terms.append((trial.probe.name, term, weight, lambd / X.shape[1]))
-    return terms or None
+        k, power, text = law
+        evidence = (f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {text} × "
+                    f"(λ/m)·W{output[-1]} (e.g. {ratios[0]:.4g} × {_example(terms[0])}, where m = {terms[0].m})")
+        detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}", "factor": text}))
+    return detections
 
 
-def _constant(matrix: np.ndarray) -> float | None:
-    """The value of every entry, when all entries are equal (to rounding)."""
-    spread = float(np.ptp(matrix))
-    return float(matrix.mean()) if spread <= 1e-9 + 1e-7 * float(np.max(np.abs(matrix))) else None
+@detects("grad.l2-wrong-sign")
+def gradient_wrong_sign(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l subtracts (λ/m)·W_l instead of adding it."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        ratios = _factors(terms, _weight(index)) if _complete(terms) else None
+        if ratios and all(abs(ratio + 1) < 1e-6 for ratio in ratios):
+            evidence = (f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly "
+                        f"−(λ/m)·W{output[-1]}: the right size, the opposite sign")
+            detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
+    return detections
+
+
+def _hardcoded_lambda(trials: Sequence[Trial], output: str, weight: Callable[[tuple], np.ndarray]) -> float | None:
+    """λ₀ when the output at λ = 0 is off by exactly (λ₀/m)·W on every probe (a constant used for λ)."""
+    values = []
+    for trial, error in _baseline_errors(trials, output):
+        if error is None:
+            return None
+        ratio = factor(error, weight(trial.probe.arguments) / _m(trial.probe.arguments))
+        if ratio is None:
+            return None
+        values.append(ratio)
+    return values[0] if values and same(values) and abs(values[0]) > 1e-9 else None
+
+
+@detects("grad.hardcoded-lambda")
+def gradient_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l uses a fixed number instead of the `lambd` argument."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        if not _complete(terms) or not all(is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index]))))
+                                           for t in terms):
+            continue
+        lambda0 = _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index])
+        if lambda0 is None:
+            continue
+        evidence = (f"{output} does not change with λ: on every probe it equals the correct value for λ = {lambda0:.4g}, "
+                    f"whatever lambd is passed (it is right only when lambd = {lambda0:.4g})")
+        detections.append(Detection((output,), evidence, {"output": output, "value": f"{lambda0:.4g}"},
+                                    variable="lambd"))
+    return detections
+
+
+@detects("grad.l2-missing")
+def gradient_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l has no penalty term at all."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        if not _complete(terms):
+            continue
+        if all(is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index])))) for t in terms) \
+                and _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index]) is None:
+            evidence = (f"on all {len(terms)} probes with λ ≠ 0, {output} is exactly what it is with λ = 0: "
+                        f"nothing is added for the penalty")
+            detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
+    return detections
 
 
 _SUMMARIES = ((np.sum, "Σ{w}"), (np.linalg.norm, "‖{w}‖"))
 """Ways students collapse W into one number: its sum, or its (Frobenius) norm."""
 
 
-def _collapsed_term(terms) -> tuple[str, bool, float] | None:
-    """How the added term is a constant c·(λ/m)·summary(W) on every probe: (summary, on top of (λ/m)·W, c)."""
-    for summary, label in _SUMMARIES:
-        # The constant replaces (λ/m)·W, or is added on top of it: both collapse the penalty to a number.
-        for keeps_matrix in (False, True):
-            ratios = []
-            for _, term, weight, scale in terms:
-                constant = _constant(term - scale * weight if keeps_matrix else term)
-                expected = scale * float(summary(weight))
-                ratios.append(constant / expected if constant is not None and expected != 0 else np.nan)
-            if np.all(np.isfinite(ratios)) and abs(ratios[0]) > 1e-12 and np.allclose(ratios, ratios[0], rtol=1e-6):
-                return label, keeps_matrix, float(ratios[0])
-    return None
-
-
 @detects("grad.l2-sum-of-weights")
 def sum_of_weights(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
     """dW_l gets a constant (λ/m)·ΣW_l (or a norm of W_l) in every entry instead of the matrix (λ/m)·W_l."""
     detections = []
-    for output, (weight_name, _) in _WEIGHT_IN_CACHE.items():
-        terms = _added_terms(trials, output)
-        match = _collapsed_term(terms) if terms else None
-        if match is None:
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        if not _complete(terms):
             continue
-        label, keeps_matrix, ratio = match
-        factor = "" if np.isclose(ratio, 1.0) else f"{ratio:.4g}·"
-        probe, term, weight, scale = terms[0]
-        constant = _constant(term - scale * weight if keeps_matrix else term)
-        evidence = (
-            f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is the same number in every entry"
-            f" — exactly {factor}(λ/m)·{label.format(w=weight_name)}" + (" on top of (λ/m)·W" if keeps_matrix else "")
-            + f": e.g. {constant:+.4g} on '{probe}', where the entries of (λ/m)·{weight_name} range from "
-            f"{float(np.min(scale * weight)):+.4g} to {float(np.max(scale * weight)):+.4g}"
-        )
-        detections.append(Detection((output,), evidence, {"output": output, "weight": weight_name}))
+        weight_name = f"W{output[-1]}"
+        for summary, label in _SUMMARIES:
+            # The constant replaces (λ/m)·W, or comes on top of it: both collapse the penalty to a number.
+            for keeps_matrix in (False, True):
+                def collapsed(term: _Term) -> np.ndarray:
+                    W = term.arguments[2][index]
+                    return np.full(W.shape, term.lambd / term.m * float(summary(W)))
+
+                def remainder(term: _Term) -> np.ndarray:
+                    return term.added - _weight(index)(term) if keeps_matrix else term.added
+
+                ratios = _factors([_Term(t.probe, t.m, t.lambd, t.arguments, remainder(t)) for t in terms], collapsed)
+                law = _law_text(ratios, terms) if ratios else None
+                if law is None or abs(law[0]) < 1e-9:
+                    continue
+                factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
+                term = terms[0]
+                constant = float(remainder(term).flat[0])
+                scaled = _weight(index)(term)
+                evidence = (
+                    f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is the same number in every "
+                    f"entry — exactly {factor_text}(λ/m)·{label.format(w=weight_name)}"
+                    + (" on top of (λ/m)·W" if keeps_matrix else "")
+                    + f": e.g. {constant:+.4g} {_example(term)}, where the entries of (λ/m)·{weight_name} range from "
+                    f"{float(np.min(scaled)):+.4g} to {float(np.max(scaled)):+.4g}"
+                )
+                detections.append(Detection((output,), evidence, {"output": output, "weight": weight_name}))
+                break
+            else:
+                continue
+            break
     return detections
+
+
+@detects("grad.l2-squared-weights")
+def gradient_squared_weights(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l adds (λ/m)·W∘W (or (λ/m)·Σw²): the penalty itself instead of its derivative."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        terms = _terms(trials, output)
+        if not _complete(terms):
+            continue
+        features = (
+            (lambda t: t.lambd / t.m * t.arguments[2][index] ** 2, f"(λ/m)·W{output[-1]}∘W{output[-1]} (each weight squared)"),
+            (lambda t: np.full(t.arguments[2][index].shape, t.lambd / t.m * float(np.sum(t.arguments[2][index] ** 2))),
+             f"(λ/m)·‖W{output[-1]}‖² in every entry"),
+        )
+        for feature, label in features:
+            ratios = _factors(terms, feature)
+            law = _law_text(ratios, terms) if ratios else None
+            if law is not None and abs(law[0]) > 1e-9:
+                factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
+                evidence = f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {factor_text}{label}"
+                detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
+                break
+    return detections
+
+
+def _broke(trial: Trial, output: str, shape: tuple[int, ...]) -> bool:
+    """The call failed, or returned `output` in a shape other than `shape` (what a shape mistake does)."""
+    if not trial.returned:
+        return trial.outcome is not None and trial.outcome.error is not None
+    value = trial.got.values.get(output)
+    return value is not None and value.shape != shape
+
+
+def _substitute_matrix(trials: Sequence[Trial], output: str, index: int,
+                       replacement: Callable[[tuple], np.ndarray | None]) -> tuple[int, list[_Term]] | None:
+    """Check added = (λ/m)·replacement where its shape fits, and a shape failure everywhere else.
+
+    Returns (probes where it fits and differs from the right term, the terms), or None.
+    """
+    telling = 0
+    checked = []
+    for trial in trials:
+        if trial.baseline_expected is None:
+            continue
+        arguments = trial.probe.arguments
+        W = arguments[2][index]
+        other = replacement(arguments)
+        if other is None or other.shape != W.shape:
+            if not _broke(trial, output, W.shape):
+                return None
+            continue
+        term = next(t for t in _terms([trial], output))
+        if term.added is None or factor(term.added, term.lambd / term.m * other) is None \
+                or abs(factor(term.added, term.lambd / term.m * other) - 1) > 1e-6:
+            return None
+        checked.append(term)
+        telling += not np.allclose(other, W)
+    return (telling, checked) if telling else None
+
+
+@detects("grad.l2-transposed")
+def gradient_transposed(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l adds (λ/m)·W_lᵀ: silent for square W, a shape error otherwise."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        found = _substitute_matrix(trials, output, index, lambda arguments: arguments[2][index].T)
+        if found is None:
+            continue
+        telling, _ = found
+        evidence = (f"where W{output[-1]} is square, what your {output} adds for λ is exactly (λ/m)·W{output[-1]}ᵀ "
+                    f"({telling} probes); where it is not square, the call fails or {output} comes back in the wrong shape")
+        detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"},
+                                    explains_errors=True))
+    return detections
+
+
+@detects("grad.l2-wrong-layer")
+def gradient_wrong_layer(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dW_l adds (λ/m)·W_k of another layer."""
+    detections = []
+    for output, index in WEIGHT_GRADIENTS.items():
+        for other_output, other_index in WEIGHT_GRADIENTS.items():
+            if other_output == output:
+                continue
+            found = _substitute_matrix(trials, output, index, lambda arguments, i=other_index: arguments[2][i])
+            if found is None:
+                continue
+            evidence = (f"where W{other_output[-1]} has the shape of W{output[-1]}, what your {output} adds for λ is "
+                        f"exactly (λ/m)·W{other_output[-1]} ({found[0]} probes); elsewhere the shapes clash")
+            detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}",
+                                                              "other": f"W{other_output[-1]}"}, explains_errors=True))
+    return detections
+
+
+@detects("grad.l2-bias-regularized")
+def bias_regularized(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """db_l gets a penalty term (λ/m)·b_l it should not have."""
+    detections = []
+    for output, index in BIAS_GRADIENTS.items():
+        terms = _terms(trials, output)
+        ratios = _factors(terms, _weight(index)) if _complete(terms) else None
+        law = _law_text(ratios, terms) if ratios else None
+        if law is None or abs(law[0]) < 1e-9:
+            continue
+        evidence = (f"on all {len(terms)} probes with λ ≠ 0, your {output} changes with λ by exactly "
+                    f"{'' if _is_one(*law[:2]) else law[2] + ' × '}(λ/m)·b{output[-1]}; it should not change at all")
+        detections.append(Detection((output,), evidence, {"output": output, "bias": f"b{output[-1]}"}))
+    return detections
+
+
+@detects("grad.wrong-m")
+def gradient_wrong_m(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """Every dW and db is scaled by m/m₀: the 1/m uses a number other than this call's m."""
+    outputs = [*WEIGHT_GRADIENTS, *BIAS_GRADIENTS]
+    used: list[float] = []
+    differs = False
+    for trial in trials:
+        calls = [(trial.got, trial.expected)]
+        if trial.baseline_expected is not None:
+            calls.append((trial.baseline_got, trial.baseline_expected))
+        for got, expected in calls:
+            if got is None or got.problem:
+                return []
+            for output in outputs:
+                value = got.values.get(output)
+                ratio = factor(value, expected[output]) if value is not None else None
+                if ratio is None or ratio <= 0:
+                    return []
+                used.append(_m(trial.probe.arguments) / ratio)
+                differs |= abs(ratio - 1) > 1e-6
+    if not differs or not used or not same(used):
+        return []
+    m_used = used[0]
+    evidence = (f"every dW and db equals the correct value times m/{m_used:.4g} on every probe (and dZ, dA are right): "
+                f"the 1/m is computed with m = {m_used:.4g} instead of the number of columns of X")
+    return [Detection(tuple(sorted(outputs, key=exercise.keys.index)), evidence, {"m_used": f"{m_used:.4g}"},
+                      variable="m")]
+
+
+@detects("grad.overwrites-weights")
+def overwrites_weights(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """W_l was overwritten with (λ/m)·W_l, so dA_{l−1} = W_lᵀ·dZ_l is scaled by λ/m."""
+    detections = []
+    for output, index in DOWNSTREAM_OF_WEIGHT.items():
+        consistent, calls = True, 0
+        for trial in trials:
+            pairs = [(trial.got, trial.expected, float(trial.probe.arguments[3]))]
+            if trial.baseline_expected is not None:
+                pairs.append((trial.baseline_got, trial.baseline_expected, 0.0))
+            for got, expected, lambd in pairs:
+                value = got.values.get(output) if got is not None and not got.problem else None
+                scale = lambd / _m(trial.probe.arguments)
+                if value is None or value.shape != expected[output].shape \
+                        or not is_zero(value - scale * expected[output], float(np.max(np.abs(expected[output])))):
+                    consistent = False
+                calls += 1
+        if consistent and calls:
+            weight = f"W{index // 4 + 1}"
+            evidence = (f"{output} equals the correct {output} times λ/m on every call (0 when λ = 0): it is computed "
+                        f"from (λ/m)·{weight} instead of {weight}")
+            detections.append(Detection((output,), evidence, {"output": output, "weight": weight}, variable=weight))
+    return detections
+
+
+# ---- compute_cost_with_regularization ---------------------------------------------------
+
+
+def _cost_terms(trials: Sequence[Trial]) -> list[_Term]:
+    return _terms(trials, "cost")
+
+
+def _squares(arguments: tuple) -> list[float]:
+    return [float(np.sum(arguments[2][f"W{layer}"] ** 2)) for layer in (1, 2, 3)]
+
+
+def _cost_feature(values: Callable[[tuple], Sequence[float]]) -> Callable[[_Term], np.ndarray]:
+    return lambda term: np.asarray(term.lambd / (2 * term.m) * sum(values(term.arguments)))
+
+
+def _cost_penalty_law(trials: Sequence[Trial], values: Callable[[tuple], Sequence[float]]):
+    terms = _cost_terms(trials)
+    ratios = _factors(terms, _cost_feature(values)) if _complete(terms) else None
+    return (_law_text(ratios, terms), terms, ratios) if ratios else (None, terms, ratios)
+
+
+@detects("cost.l2-coefficient")
+def cost_coefficient(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty is k·(λ/2m)·Σ‖W‖² with k ≠ 1 (λ/m, λ/2, λ/2·m...)."""
+    law, terms, ratios = _cost_penalty_law(trials, _squares)
+    if law is None or _is_one(*law[:2]) or abs(law[0]) < 1e-9 or _m_used(*law[:2]) is not None:
+        return []
+    evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly {law[2]} × the correct (λ/2m)·Σ‖W‖² "
+                f"(e.g. {ratios[0]:.4g} × {_example(terms[0])}, where m = {terms[0].m})")
+    return [Detection(("cost",), evidence, {"factor": law[2]}, sources=("parameters",))]
+
+
+def _m_used(k: float, power: int) -> float | None:
+    """m₀ when a ratio k·m^p is m/m₀ for a fixed whole number m₀ ≥ 2 (a fixed m instead of this call's)."""
+    if power == 1 and k > 0 and 1 / k >= 2 and abs(1 / k - round(1 / k)) < 1e-6:
+        return round(1 / k)
+    return None
+
+
+@detects("cost.wrong-m")
+def cost_wrong_m(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty divides by a fixed m₀ instead of this call's m."""
+    law, terms, _ = _cost_penalty_law(trials, _squares)
+    m_used = _m_used(*law[:2]) if law else None
+    if m_used is None:
+        return []
+    evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty equals the correct one times m/{m_used}: "
+                f"it divides by {m_used}, not by this call's m")
+    return [Detection(("cost",), evidence, {"m_used": str(m_used)}, variable="m", sources=("parameters",))]
+
+
+@detects("cost.l2-missing")
+def cost_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """No penalty: the cost does not change with λ (and no fixed λ hides in it)."""
+    terms = _cost_terms(trials)
+    if not _complete(terms) or not all(is_zero(t.added, t.lambd / t.m * sum(_squares(t.arguments))) for t in terms):
+        return []
+    fit = _cost_baseline_fit(trials)
+    if fit is not None and abs(fit[1]) > 1e-9:
+        return []  # a fixed λ: see cost.hardcoded-lambda
+    evidence = f"on all {len(terms)} probes with λ ≠ 0, the cost is exactly what it is with λ = 0"
+    return [Detection(("cost",), evidence, {}, sources=("parameters",))]
+
+
+def _cost_baseline_fit(trials: Sequence[Trial]) -> tuple[float, float] | None:
+    """(a, λ₀) with cost at λ = 0 = a·cross-entropy + (λ₀/2m)·Σ‖W‖² on every probe, exactly; else None."""
+    rows, values = [], []
+    for trial, error in _baseline_errors(trials, "cost"):
+        if error is None:
+            return None
+        arguments = trial.probe.arguments
+        cross_entropy = float(trial.baseline_expected["cost"] if trial.baseline_expected is not None
+                              else trial.expected["cost"])
+        rows.append((cross_entropy, sum(_squares(arguments)) / (2 * _m(arguments))))
+        values.append(cross_entropy + float(error))
+    if len(rows) < 3:
+        return None
+    matrix, target = np.array(rows), np.array(values)
+    solution, *_ = np.linalg.lstsq(matrix, target, rcond=None)
+    if not is_zero(matrix @ solution - target, float(np.max(np.abs(target)))):
+        return None
+    return float(solution[0]), float(solution[1])
+
+
+@detects("cost.hardcoded-lambda")
+def cost_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty uses a fixed number instead of `lambd`."""
+    terms = _cost_terms(trials)
+    fit = _cost_baseline_fit(trials)
+    if fit is None or abs(fit[1]) < 1e-9 or not _complete(terms) \
+            or not all(is_zero(t.added, t.lambd / t.m * sum(_squares(t.arguments))) for t in terms):
+        return []
+    lambda0 = fit[1]
+    evidence = (f"the penalty does not change with lambd: on every probe it is (λ/2m)·Σ‖W‖² for λ = {lambda0:.4g}, "
+                f"whatever lambd is passed")
+    return [Detection(("cost",), evidence, {"value": f"{lambda0:.4g}"}, variable="lambd", sources=("parameters",))]
+
+
+@detects("cost.cross-entropy-wrong")
+def cross_entropy_wrong(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The part without λ is a multiple of the cross-entropy other than 1 (counted twice, or left out)."""
+    fit = _cost_baseline_fit(trials)
+    if fit is None or abs(fit[0] - 1) < 1e-6:
+        return []
+    a = fit[0]
+    what = ("counted twice" if abs(a - 2) < 1e-6 else "left out" if abs(a) < 1e-6
+            else f"multiplied by {a:.4g}")
+    evidence = f"on every probe, the cost minus its L2 part is exactly {a:.4g} × the cross-entropy: it is {what}"
+    return [Detection(("cost",), evidence, {"how": what}, term=False)]
+
+
+@detects("cost.l2-missing-layer")
+def cost_missing_layer(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty sums ‖W‖² over some layers only."""
+    for size in (1, 2):
+        for layers in combinations((0, 1, 2), size):
+            law, terms, _ = _cost_penalty_law(trials, lambda arguments, kept=layers: [_squares(arguments)[i] for i in kept])
+            if law is not None and _is_one(*law[:2]):
+                kept = ", ".join(f"W{i + 1}" for i in layers)
+                missing = ", ".join(f"W{i + 1}" for i in (0, 1, 2) if i not in layers)
+                evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly (λ/2m)·(Σ‖W‖² over {kept} "
+                            f"only): {missing} {'is' if len(layers) == 2 else 'are'} left out")
+                return [Detection(("cost",), evidence, {"missing": missing}, sources=("parameters",))]
+    return []
+
+
+_NOT_SQUARED = (
+    (lambda W: float(np.sum(W)) ** 2, "(ΣW)², the square of the sum"),
+    (lambda W: float(np.linalg.norm(W)), "‖W‖, the norm without its square"),
+    (lambda W: float(np.sum(W)), "ΣW, the plain sum"),
+    (lambda W: float(np.sum(W.T @ W)), "Σ(WᵀW), the sum of a matrix product"),
+    (lambda W: float(np.sum(W @ W.T)), "Σ(WWᵀ), the sum of a matrix product"),
+)
+
+
+@detects("cost.l2-not-squared")
+def cost_not_squared(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty uses something other than the sum of squared entries."""
+    for summary, label in _NOT_SQUARED:
+        law, terms, _ = _cost_penalty_law(
+            trials, lambda arguments, f=summary: [f(arguments[2][f"W{layer}"]) for layer in (1, 2, 3)])
+        if law is not None and abs(law[0]) > 1e-9:
+            factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
+            evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly {factor_text}(λ/2m) times the "
+                        f"sum over layers of {label}")
+            return [Detection(("cost",), evidence, {"used": label.split(",")[0]}, sources=("parameters",))]
+    return []
+
+
+@detects("cost.l2-includes-bias")
+def cost_includes_bias(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """The penalty also adds Σb²."""
+    def with_biases(arguments: tuple) -> list[float]:
+        return _squares(arguments) + [float(np.sum(arguments[2][f"b{layer}"] ** 2)) for layer in (1, 2, 3)]
+
+    law, terms, _ = _cost_penalty_law(trials, with_biases)
+    if law is None or not _is_one(*law[:2]):
+        return []
+    evidence = f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly (λ/2m)·(Σ‖W‖² + Σ‖b‖²)"
+    return [Detection(("cost",), evidence, {}, sources=("parameters",))]

@@ -1,0 +1,220 @@
+"""The `--out` folder: submission ids, file names, the run's manifest and atomic writes.
+
+Layout of an output folder (every file is written whole or not at all):
+
+    manifest.json            what the run graded: assignment, options, shard, submissions in order
+    <id>.json                the result (DESIGN.md §3.2) plus a `grading` key saying what produced it
+    <id>.md, <id>.txt, ...   per-submission feedback in each requested format
+    grades.csv, summary.md, summary.html, junit.xml, results.json    the batch files
+
+An id is the submission's path relative to the folder that holds all the inputs, without its
+suffix (`alice/Regularization`); ids are computed from the whole input list, before sharding,
+so every shard names a submission the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.result import SubmissionResult, to_json
+
+MANIFEST_SCHEMA = "grader.batch/1"
+MANIFEST_FILE = "manifest.json"
+BATCH_FILES = ("grades.csv", "summary.md", "summary.html", "junit.xml", "results.json", MANIFEST_FILE)
+SUFFIXES = {"json": ".json", "markdown": ".md", "text": ".txt", "gradescope": ".gradescope.json"}
+"""Per-submission file suffix of each format; `json` and `markdown` are always written with --out."""
+_TEMPORARY = re.compile(r"^\..+\.grade-\d+\.tmp$")
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseInfo:
+    """One graded function of the assignment, as the batch files name it."""
+
+    function: str
+    title: str
+    max_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentInfo:
+    """What a batch needs to know of the assignment (reported by a grading process once it has loaded it)."""
+
+    name: str
+    title: str
+    fingerprint: str
+    """Hash of every file of the assignment: results graded against another spec are not reused."""
+    exercises: tuple[ExerciseInfo, ...]
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(exercise.max_score for exercise in self.exercises), 6)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "fingerprint": self.fingerprint,
+                "exercises": [{"function": e.function, "title": e.title, "max_score": e.max_score}
+                              for e in self.exercises]}
+
+    @classmethod
+    def from_json(cls, value: Any) -> AssignmentInfo:
+        """Raises ValueError when `value` is not what `to_json` writes."""
+        fields = _object(value, "assignment", name=str, title=str, fingerprint=str, exercises=list)
+        exercises = []
+        for index, item in enumerate(fields["exercises"]):
+            exercise = _object(item, f"assignment.exercises[{index}]", function=str, title=str, max_score=(int, float))
+            exercises.append(ExerciseInfo(exercise["function"], exercise["title"], float(exercise["max_score"])))
+        return cls(fields["name"], fields["title"], fields["fingerprint"], tuple(exercises))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One submission of a batch."""
+
+    index: int
+    """Position in the whole input list (all shards), which fixes the order of every batch file."""
+    id: str
+    """Unique name of the submission in the output folder (see the module docstring)."""
+    path: str
+    """The path as found on the command line (or in the folder given there)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What one run (or one shard of a run) graded, written first so a resumed run and `merge` can check it."""
+
+    grader_version: str
+    assignment: AssignmentInfo
+    timeout_seconds: float
+    formats: tuple[str, ...]
+    """The --format names asked for (per-submission and batch formats), sorted."""
+    shard: tuple[int, int]
+    """(K, N): this run graded the entries whose index is K-1 modulo N; (1, 1) for a whole run."""
+    total: int
+    """Number of submissions in the whole input list, over all shards."""
+    entries: tuple[Entry, ...]
+
+    def to_text(self) -> str:
+        document = {
+            "schema": MANIFEST_SCHEMA, "grader_version": self.grader_version, "assignment": self.assignment.to_json(),
+            "timeout_seconds": self.timeout_seconds, "formats": list(self.formats),
+            "shard": {"index": self.shard[0], "count": self.shard[1]}, "total": self.total,
+            "submissions": [{"index": e.index, "id": e.id, "path": e.path} for e in self.entries],
+        }
+        return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """Read `folder/manifest.json`. Raises OSError or ValueError (with the file named) when it is unusable."""
+        path = folder / MANIFEST_FILE
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            fields = _object(document, "manifest", schema=str, grader_version=str, assignment=dict,
+                             timeout_seconds=(int, float), formats=list, shard=dict, total=int, submissions=list)
+            if fields["schema"] != MANIFEST_SCHEMA:
+                raise ValueError(f"schema is {fields['schema']!r}, not {MANIFEST_SCHEMA!r}")
+            shard = _object(fields["shard"], "shard", index=int, count=int)
+            entries = tuple(Entry(**_object(item, f"submissions[{index}]", index=int, id=str, path=str))
+                            for index, item in enumerate(fields["submissions"]))
+            if not all(type(name) is str for name in fields["formats"]):
+                raise ValueError("formats: expected a list of strings")
+            return cls(fields["grader_version"], AssignmentInfo.from_json(fields["assignment"]),
+                       float(fields["timeout_seconds"]), tuple(fields["formats"]), (shard["index"], shard["count"]),
+                       fields["total"], entries)
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+            raise ValueError(f"{path}: {error}") from None
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+
+def _object(value: Any, where: str, **types: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise ValueError(f"{where}: expected an object")
+    for name, kind in types.items():
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if type(value.get(name)) not in kinds:
+            raise ValueError(f"{where}.{name}: missing or not a {' or '.join(k.__name__ for k in kinds)}")
+    return {name: value[name] for name in types}
+
+
+def submission_ids(paths: Sequence[str], per_submission_suffixes: Iterable[str] = SUFFIXES.values()) -> list[str]:
+    """A unique, readable id for each path (see the module docstring), stable for a given input list.
+
+    Two inputs that would write the same file (`a.ipynb` and `a.py`; a notebook named `summary`) are told
+    apart by keeping the suffix, then by `~2`, `~3`... in input order.
+    """
+    if not paths:
+        return []
+    absolute = [os.path.abspath(path) for path in paths]
+    base = os.path.commonpath([os.path.dirname(path) for path in absolute])
+    suffixes = tuple(per_submission_suffixes)
+    taken = set(BATCH_FILES)
+    ids = []
+    for path in absolute:
+        relative = Path(os.path.relpath(path, base)).as_posix()
+        suffix = Path(relative).suffix if Path(relative).suffix in (".ipynb", ".py") else ""
+        stem = relative[: len(relative) - len(suffix)]
+        candidates = [stem, relative] if suffix else [stem]
+        candidates += (f"{stem}~{number}" for number in range(2, len(paths) + 2))
+        for candidate in candidates:
+            names = {candidate + ending for ending in suffixes}
+            if candidate and not names & taken:
+                taken |= names
+                ids.append(candidate)
+                break
+    return ids
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'K/N' → (K, N) with 1 ≤ K ≤ N. Raises ValueError with a message for the user."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise ValueError(f"--shard must be K/N with 1 ≤ K ≤ N (e.g. 2/4), not {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def select_shard(entries: Sequence[Entry], shard: tuple[int, int]) -> tuple[Entry, ...]:
+    """The entries shard K of N grades: every N-th of the input list, starting at the K-th (balanced, deterministic)."""
+    number, count = shard
+    return tuple(entry for entry in entries if entry.index % count == number - 1)
+
+
+def grading_key(assignment: AssignmentInfo, timeout_seconds: float) -> dict[str, Any]:
+    """What, besides the submission's bytes and the grader version, decides a result: checked by --resume."""
+    return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}
+
+
+def result_file_text(result: SubmissionResult, grader_version: str, key: Mapping[str, Any]) -> str:
+    """The `<id>.json` file: the result's JSON contract on one line, plus the `grading` key."""
+    document = to_json(result, grader_version)
+    document["grading"] = dict(key)
+    return json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def submission_file(folder: Path, submission_id: str, format_name: str) -> Path:
+    return folder / (submission_id + SUFFIXES[format_name])
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `path` so that a reader (or a run killed at any moment) sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.grade-{os.getpid()}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(temporary, path)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete what a killed run left half-written (only files named by `write_atomic`)."""
+    if not folder.is_dir():
+        return
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            if _TEMPORARY.match(name):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except FileNotFoundError:
+                    pass

@@ -1,0 +1,84 @@
+"""Numeric patterns detectors look for: proportionality, constant entries, power laws in m.
+
+Pure functions on arrays. "Exact" means to rounding: the grader recognises a mistake only
+when it reproduces the student's numbers, not when it roughly resembles them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+RELATIVE = 1e-6
+ABSOLUTE = 1e-9
+
+
+def is_zero(value: np.ndarray, scale: float) -> bool:
+    """Whether every entry is zero to rounding, next to numbers of size `scale`."""
+    return bool(np.all(np.abs(value) <= ABSOLUTE + RELATIVE * scale))
+
+
+def factor(actual: np.ndarray, feature: np.ndarray) -> float | None:
+    """k with actual = k·feature exactly (least squares, then checked entry by entry); None otherwise."""
+    if actual.shape != feature.shape:
+        return None
+    norm = float(np.vdot(feature, feature))
+    if norm == 0.0:
+        return None
+    k = float(np.vdot(feature, actual)) / norm
+    scale = float(np.max(np.abs(actual), initial=0.0)) + float(np.max(np.abs(k * feature), initial=0.0))
+    return k if is_zero(actual - k * feature, scale) else None
+
+
+def constant_entry(matrix: np.ndarray) -> float | None:
+    """The value of every entry when all are equal (to rounding), else None."""
+    if matrix.size == 0:
+        return None
+    value = float(matrix.flat[0])
+    return value if is_zero(matrix - value, float(np.max(np.abs(matrix)))) else None
+
+
+def same(values: Sequence[float]) -> bool:
+    """Whether all values are equal to rounding."""
+    first = values[0]
+    return all(abs(value - first) <= ABSOLUTE + RELATIVE * max(abs(value), abs(first)) for value in values)
+
+
+POWERS = (0, 1, -1, 2, -2)
+
+
+def power_law(ratios: Sequence[float], m_values: Sequence[int]) -> tuple[float, int] | None:
+    """(k, p) with ratio = k·m^p on every probe, trying the simplest p first; None if none fits.
+
+    With p = 0 the ratio is one constant (a factor ½ or 2); p = 1 means "m times too big"
+    (a missing /m), p = −1 "divided by m once too often".
+    """
+    if not ratios or not all(np.isfinite(ratios)):
+        return None
+    for power in POWERS:
+        scaled = [ratio / float(m) ** power for ratio, m in zip(ratios, m_values)]
+        if same(scaled):
+            if power != 0 and len(set(m_values)) < 2:
+                continue  # one m cannot tell a power of m from a constant
+            return scaled[0], power
+    return None
+
+
+def describe_factor(k: float, power: int) -> str:
+    """A readable factor: "2", "½", "m", "m²", "1/m", "0.7·m"."""
+    names = {0: "", 1: "m", -1: "1/m", 2: "m²", -2: "1/m²"}
+    constant = _nice(k)
+    if power == 0:
+        return constant
+    if constant == "1":
+        return names[power]
+    return f"{constant}·{names[power]}"
+
+
+def _nice(value: float) -> str:
+    for fraction, text in ((0.5, "½"), (0.25, "¼"), (1 / 3, "⅓")):
+        if abs(value - fraction) < 1e-9:
+            return text
+        if abs(value + fraction) < 1e-9:
+            return "−" + text
+    return f"{value:.4g}"
