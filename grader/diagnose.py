@@ -84,8 +84,11 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
     findings = []
     explained: set[str] = set()
     errors_explained = False
-    for mistake_id, detector in exercise.detectors.items():
+    for mistake_id, detector in exercise.detectors.items():  # in spec order: earlier ids take precedence
         for detection in detector(exercise, trials):
+            if detection.outputs and all(output in explained or explained & _ancestors(exercise, output)
+                                         for output in detection.outputs):
+                continue  # already explained, by this mistake upstream or by an earlier one
             findings.append(writer.catalog(mistake_id, detection))
             explained.update(detection.outputs)
             errors_explained |= detection.explains_errors
@@ -372,10 +375,14 @@ class _FindingWriter:
         return self.extraction.locate(error.line) if error is not None else None
 
     def locate_return(self) -> Location | None:
-        """The function's (last) return statement."""
+        """Where the returned value is built: `grads = {...}` for `return grads`, else the return itself."""
         node = self.extraction.function_node()
         returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)] if node else []
-        return self.extraction.locate(max(n.lineno for n in returns)) if returns else self.extraction.definition
+        if not returns:
+            return self.extraction.definition
+        last = max(returns, key=lambda n: n.lineno)
+        built = _last_assignment(node, last.value) if last.value is not None else None
+        return self.extraction.locate((built or last).lineno)
 
     def locate_mutation(self) -> Location | None:
         """The first in-place write to an argument or to a name bound to part of one (`W1 = parameters["W1"]`)."""
