@@ -37,6 +37,8 @@ class Finding:
     """What in the numbers proves it."""
     explanation: str
     fix: str
+    math: str = ""
+    """The key formula in LaTeX, when the mistake's prose has one."""
 
 
 def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
@@ -212,12 +214,12 @@ class _FindingWriter:
     def _text(self, mistake_id: str, **details: str) -> MistakeText:
         text = self.exercise.mistakes.get(mistake_id) or GENERAL_MISTAKES[mistake_id]
         values = {"function": self.exercise.function, **details}
-        return MistakeText(*(_fill(part, values) for part in (text.title, text.explanation, text.fix)))
+        return MistakeText(*(_fill(part, values) for part in (text.title, text.explanation, text.fix, text.math)))
 
     def general(self, mistake_id: str, outputs: tuple[str, ...], location: Location | None, evidence: str,
                 **details: str) -> Finding:
         text = self._text(mistake_id, **details)
-        return Finding(mistake_id, text.title, outputs, location, evidence, text.explanation, text.fix)
+        return Finding(mistake_id, text.title, outputs, location, evidence, text.explanation, text.fix, text.math)
 
     def catalog(self, mistake_id: str, detection: Detection) -> Finding:
         text = self._text(mistake_id, **detection.details)
@@ -228,7 +230,7 @@ class _FindingWriter:
         if location is None and output is not None:
             location = self.locate_term(output, detection.sources) if detection.term else self.locate_output(output)
         return Finding(mistake_id, text.title, detection.outputs, location or self.locate_return(), detection.evidence,
-                       text.explanation, text.fix)
+                       text.explanation, text.fix, text.math)
 
     def baseline_mistake(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
         mistake_id = self.exercise.baseline_mistake
@@ -237,7 +239,7 @@ class _FindingWriter:
         details = {"function": self.exercise.function, "output": name,
                    "downstream": ", ".join(downstream) or "nothing else"}
         return Finding(mistake_id, _fill(text.title, details), (name, *downstream), self.locate_output(name), evidence,
-                       _fill(text.explanation, details), _fill(text.fix, details))
+                       _fill(text.explanation, details), _fill(text.fix, details), _fill(text.math, details))
 
     def _student_name(self, name: str) -> str:
         """The student's name for a spec parameter (they may rename `lambd`); other names as they are."""

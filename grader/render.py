@@ -100,8 +100,10 @@ def render_markdown(result: SubmissionResult, version: str, colour: bool = False
             if finding.location is not None:
                 lines += ["", f"Cell {finding.location.cell}, line {finding.location.line}:", "",
                           "```python", finding.location.code, "```"]
-            lines += ["", f"**What the numbers show:** {finding.evidence}", "",
-                      f"**Why:** {finding.explanation}", "", f"**Fix:** {finding.fix}"]
+            lines += ["", f"**What the numbers show:** {finding.evidence}", "", f"**Why:** {finding.explanation}"]
+            if finding.math:
+                lines += ["", f"$${finding.math}$$"]
+            lines += ["", f"**Fix:** {finding.fix}"]
         for note in exercise.notes:
             lines += ["", f"*Note:* {note}"]
     return "\n".join(lines) + "\n"

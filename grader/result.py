@@ -81,6 +81,7 @@ def _exercise_json(exercise: ExerciseResult) -> dict[str, Any]:
                 "evidence": finding.evidence,
                 "explanation": finding.explanation,
                 "fix": finding.fix,
+                "math": finding.math,
             }
             for finding in exercise.findings
         ],

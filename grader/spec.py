@@ -68,6 +68,8 @@ class MistakeText:
     title: str
     explanation: str
     fix: str
+    math: str = ""
+    """The key formula in LaTeX, for renderers that typeset math (the explanation says it in plain text too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ _EXERCISE_KEYS = {
     "mistakes": list, "depends_on": dict, "baseline_mistake": str,
 }
 _REQUIRED_EXERCISE_KEYS = {"function", "parameters", "points", "reference", "probes", "returns", "checks"}
-_MISTAKE_KEYS = {"title": str, "explanation": str, "fix": str}
+_MISTAKE_KEYS = {"title": str, "explanation": str, "fix": str, "math": str}
 
 
 def find_assignment(name_or_path: str | None, submission_text: str = "") -> Path:
@@ -240,7 +242,7 @@ def _load_mistakes(data: object, where: str) -> dict[str, MistakeText]:
         raise SpecError("must be a mapping of id to prose", path=where, key="mistakes")
     texts = {}
     for mistake_id, entry in data.items():
-        _check_keys(entry, _MISTAKE_KEYS, set(_MISTAKE_KEYS), where, f"mistakes.{mistake_id}")
+        _check_keys(entry, _MISTAKE_KEYS, {"title", "explanation", "fix"}, where, f"mistakes.{mistake_id}")
         texts[str(mistake_id)] = MistakeText(**{k: v.strip() for k, v in entry.items()})
     return texts
 
