@@ -184,45 +184,47 @@ _SUMMARIES = ((np.sum, "Σ{w}"), (np.linalg.norm, "‖{w}‖"))
 """Ways students collapse W into one number: its sum, or its (Frobenius) norm."""
 
 
+def _collapsed_penalty(terms: list[_Term], index: int) -> tuple[str, bool, tuple[float, int, str]] | None:
+    """How the added term is one number in every entry: (summary label, on top of (λ/m)·W, factor law)."""
+    for summary, label in _SUMMARIES:
+        def collapsed(term: _Term, summary=summary) -> np.ndarray:
+            W = term.arguments[2][index]
+            return np.full(W.shape, term.lambd / term.m * float(summary(W)))
+
+        # The constant replaces (λ/m)·W, or comes on top of it: both collapse the penalty to a number.
+        for keeps_matrix in (False, True):
+            remainders = [_Term(t.probe, t.m, t.lambd, t.arguments,
+                                t.added - _weight(index)(t) if keeps_matrix else t.added) for t in terms]
+            ratios = _factors(remainders, collapsed)
+            law = _law_text(ratios, terms) if ratios else None
+            if law is not None and abs(law[0]) > 1e-9:
+                return label, keeps_matrix, law
+    return None
+
+
 @detects("grad.l2-sum-of-weights")
 def sum_of_weights(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
     """dW_l gets a constant (λ/m)·ΣW_l (or a norm of W_l) in every entry instead of the matrix (λ/m)·W_l."""
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
-        if not _complete(terms):
+        match = _collapsed_penalty(terms, index) if _complete(terms) else None
+        if match is None:
             continue
+        label, keeps_matrix, law = match
         weight_name = f"W{output[-1]}"
-        for summary, label in _SUMMARIES:
-            # The constant replaces (λ/m)·W, or comes on top of it: both collapse the penalty to a number.
-            for keeps_matrix in (False, True):
-                def collapsed(term: _Term) -> np.ndarray:
-                    W = term.arguments[2][index]
-                    return np.full(W.shape, term.lambd / term.m * float(summary(W)))
-
-                def remainder(term: _Term) -> np.ndarray:
-                    return term.added - _weight(index)(term) if keeps_matrix else term.added
-
-                ratios = _factors([_Term(t.probe, t.m, t.lambd, t.arguments, remainder(t)) for t in terms], collapsed)
-                law = _law_text(ratios, terms) if ratios else None
-                if law is None or abs(law[0]) < 1e-9:
-                    continue
-                factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
-                term = terms[0]
-                constant = float(remainder(term).flat[0])
-                scaled = _weight(index)(term)
-                evidence = (
-                    f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is the same number in every "
-                    f"entry — exactly {factor_text}(λ/m)·{label.format(w=weight_name)}"
-                    + (" on top of (λ/m)·W" if keeps_matrix else "")
-                    + f": e.g. {constant:+.4g} {_example(term)}, where the entries of (λ/m)·{weight_name} range from "
-                    f"{float(np.min(scaled)):+.4g} to {float(np.max(scaled)):+.4g}"
-                )
-                detections.append(Detection((output,), evidence, {"output": output, "weight": weight_name}))
-                break
-            else:
-                continue
-            break
+        factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
+        term = terms[0]
+        scaled = _weight(index)(term)
+        constant = float((term.added - scaled if keeps_matrix else term.added).flat[0])
+        evidence = (
+            f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is the same number in every "
+            f"entry — exactly {factor_text}(λ/m)·{label.format(w=weight_name)}"
+            + (" on top of (λ/m)·W" if keeps_matrix else "")
+            + f": e.g. {constant:+.4g} {_example(term)}, where the entries of (λ/m)·{weight_name} range from "
+            f"{float(np.min(scaled)):+.4g} to {float(np.max(scaled)):+.4g}"
+        )
+        detections.append(Detection((output,), evidence, {"output": output, "weight": weight_name}))
     return detections
 
 
@@ -276,9 +278,9 @@ def _substitute_matrix(trials: Sequence[Trial], output: str, index: int,
             if not _broke(trial, output, W.shape):
                 return None
             continue
-        term = next(t for t in _terms([trial], output))
-        if term.added is None or factor(term.added, term.lambd / term.m * other) is None \
-                or abs(factor(term.added, term.lambd / term.m * other) - 1) > 1e-6:
+        term = _terms([trial], output)[0]
+        ratio = factor(term.added, term.lambd / term.m * other) if term.added is not None else None
+        if ratio is None or abs(ratio - 1) > 1e-6:
             return None
         checked.append(term)
         telling += not np.allclose(other, W)
