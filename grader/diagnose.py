@@ -339,30 +339,37 @@ class _FindingWriter:
         missing_name = re.match(r"name '(\w+)' is not defined", error.message or "")
         if error.type_name == "NameError" and missing_name and missing_name.group(1) in self.extraction.notebook_globals:
             return self.general("uses-notebook-global", (), location, evidence, names=missing_name.group(1))
-        if self._is_unfinished(error, missing_name.group(1) if missing_name else None):
-            placeholder = self.extraction.placeholders[0] if self.extraction.placeholders else location
-            return self.general("not-implemented", (), placeholder, evidence)
+        unfinished = self._unfinished(error, missing_name.group(1) if missing_name else None)
+        if unfinished is not None:
+            where, what = unfinished
+            return self.general("not-implemented", (), where or location, evidence, what=what)
         return self.general("exception", (), location, evidence, error=described)
 
     def wrong_type(self, problem: str) -> Finding:
         if self.extraction.placeholders:
-            return self.general("not-implemented", (), self.extraction.placeholders[0], problem)
+            return self.general("not-implemented", (), self.extraction.placeholders[0], problem,
+                                what="`None` is left where code belongs")
         expected = "a number" if self.exercise.returns == "number" else "a dict with the keys " + ", ".join(self.exercise.keys)
         return self.general("wrong-type", (), self.locate_return(), problem, problem=problem, expected=expected)
 
-    def _is_unfinished(self, error: RaisedError, missing_name: str | None) -> bool:
+    def _unfinished(self, error: RaisedError, missing_name: str | None) -> tuple[Location | None, str] | None:
+        """(where, what) when the error comes from a template left unfilled; None for a genuine error."""
         if error.type_name == "NotImplementedError":
-            return True
-        if error.type_name == "TypeError" and "NoneType" in error.message and self.extraction.placeholders:
-            return True
+            return self._error_location(error), "the template's `raise NotImplementedError` is still there"
+        placeholders = self.extraction.placeholders
+        if error.type_name == "TypeError" and "NoneType" in error.message and placeholders:
+            return placeholders[0], "`None` is left where code belongs"
         # The newer template leaves the line as a comment ("# dW3 = ..."), so the name is never assigned.
         node = self.extraction.function_node()
-        if missing_name and node is not None:
-            body = "\n".join(self.extraction.source.splitlines()[node.lineno - 1 : node.end_lineno])
-            assigned = any(isinstance(n, ast.Name) and n.id == missing_name and isinstance(n.ctx, ast.Store)
-                           for n in ast.walk(node))
-            return not assigned and re.search(rf"#\s*{re.escape(missing_name)}\s*=", body) is not None
-        return False
+        if missing_name is None or node is None:
+            return None
+        if any(isinstance(n, ast.Name) and n.id == missing_name and isinstance(n.ctx, ast.Store) for n in ast.walk(node)):
+            return None
+        pattern = re.compile(rf"#\s*{re.escape(missing_name)}\s*=")
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+            if pattern.search(self.extraction.source.splitlines()[line - 1]):
+                return self.extraction.locate(line), f"`{missing_name}` is only in a comment, so it is never computed"
+        return None
 
     def _loop_around(self, module_line: int | None) -> Location | None:
         """The header of the innermost loop containing a line: where a time-out is best explained."""

@@ -19,8 +19,8 @@ GENERAL_MISTAKES: dict[str, MistakeText] = {
     ),
     "not-implemented": MistakeText(
         "Template not filled in",
-        "`{function}` still has a template placeholder (`None`) where code belongs, so it cannot produce a result.",
-        "Replace each `None` placeholder with the expression the comment above it asks for.",
+        "`{function}` is not finished: {what}.",
+        "Write the code the template asks for on the line shown (and on every other unfinished line).",
     ),
     "exception": MistakeText(
         "The function raised an error",
