@@ -138,3 +138,11 @@ def test_results_are_deterministic(grader):
     first = grader.grade(EXAMPLES / "np_sum_mistake.ipynb")
     second = grader.grade(EXAMPLES / "np_sum_mistake.ipynb")
     assert first == second
+
+
+def test_template_line_left_as_comment_is_not_implemented_at_that_line(grader, tmp_path):
+    line = next(line.strip() for line in CORRECT[BACKWARD].splitlines() if line.strip().startswith("dW3 ="))
+    graded = exercise(grader.grade(backward_with(tmp_path, line, "# dW3 = 1./m * np.dot(dZ3, A2.T) + None")), BACKWARD)
+    assert [f.id for f in graded.findings] == ["not-implemented"]
+    assert graded.findings[0].location.code.startswith("# dW3 =")
+    assert graded.status == "error" and graded.score == 0
