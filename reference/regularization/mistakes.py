@@ -85,6 +85,19 @@ def _baseline_errors(trials: Sequence[Trial], output: str) -> list[tuple[Trial, 
     return errors
 
 
+def _adds_nothing(terms: list[_Term], index: int) -> bool:
+    """Whether the output is the same with and without λ on every probe (next to the size of (λ/m)·W)."""
+    return _complete(terms) and all(
+        is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index])))) for t in terms)
+
+
+def _law_for(terms: list[_Term], feature: Callable[[_Term], np.ndarray]) -> tuple[list[float], tuple[float, int, str]] | None:
+    """The per-probe factors of `feature` in the added term, and their law k·m^p; None unless exact everywhere."""
+    ratios = _factors(terms, feature) if _complete(terms) else None
+    law = _law_text(ratios, terms) if ratios else None
+    return (ratios, law) if law is not None else None
+
+
 def _example(term: _Term) -> str:
     return f"on '{term.probe}'"
 
@@ -107,11 +120,12 @@ def gradient_coefficient(exercise: Exercise, trials: Sequence[Trial]) -> list[De
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
-        ratios = _factors(terms, _weight(index)) if _complete(terms) else None
-        law = _law_text(ratios, terms) if ratios else None
-        if law is None or _is_one(*law[:2]) or abs(law[0]) < 1e-9 or (law[1] == 0 and abs(law[0] + 1) < 1e-6):
+        found = _law_for(terms, _weight(index))
+        if found is None:
             continue
-        k, power, text = law
+        ratios, (k, power, text) = found
+        if _is_one(k, power) or abs(k) < 1e-9 or (power == 0 and abs(k + 1) < 1e-6):
+            continue  # right, missing, or the wrong sign: reported by their own detectors
         evidence = (f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {text} × "
                     f"(λ/m)·W{output[-1]} (e.g. {ratios[0]:.4g} × {_example(terms[0])}, where m = {terms[0].m})")
         detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}", "factor": text}))
@@ -150,9 +164,7 @@ def gradient_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> li
     """dW_l uses a fixed number instead of the `lambd` argument."""
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
-        terms = _terms(trials, output)
-        if not _complete(terms) or not all(is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index]))))
-                                           for t in terms):
+        if not _adds_nothing(_terms(trials, output), index):
             continue
         lambda0 = _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index])
         if lambda0 is None:
@@ -170,10 +182,7 @@ def gradient_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detect
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
-        if not _complete(terms):
-            continue
-        if all(is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index])))) for t in terms) \
-                and _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index]) is None:
+        if _adds_nothing(terms, index) and _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index]) is None:
             evidence = (f"on all {len(terms)} probes with λ ≠ 0, {output} is exactly what it is with λ = 0: "
                         f"nothing is added for the penalty")
             detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
@@ -234,16 +243,14 @@ def gradient_squared_weights(exercise: Exercise, trials: Sequence[Trial]) -> lis
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
-        if not _complete(terms):
-            continue
         features = (
             (lambda t: t.lambd / t.m * t.arguments[2][index] ** 2, f"(λ/m)·W{output[-1]}∘W{output[-1]} (each weight squared)"),
             (lambda t: np.full(t.arguments[2][index].shape, t.lambd / t.m * float(np.sum(t.arguments[2][index] ** 2))),
              f"(λ/m)·‖W{output[-1]}‖² in every entry"),
         )
         for feature, label in features:
-            ratios = _factors(terms, feature)
-            law = _law_text(ratios, terms) if ratios else None
+            found = _law_for(terms, feature)
+            law = found[1] if found else None
             if law is not None and abs(law[0]) > 1e-9:
                 factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
                 evidence = f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {factor_text}{label}"
@@ -327,8 +334,8 @@ def bias_regularized(exercise: Exercise, trials: Sequence[Trial]) -> list[Detect
     detections = []
     for output, index in BIAS_GRADIENTS.items():
         terms = _terms(trials, output)
-        ratios = _factors(terms, _weight(index)) if _complete(terms) else None
-        law = _law_text(ratios, terms) if ratios else None
+        found = _law_for(terms, _weight(index))
+        law = found[1] if found else None
         if law is None or abs(law[0]) < 1e-9:
             continue
         evidence = (f"on all {len(terms)} probes with λ ≠ 0, your {output} changes with λ by exactly "
@@ -407,9 +414,10 @@ def _cost_feature(values: Callable[[tuple], Sequence[float]]) -> Callable[[_Term
 
 
 def _cost_penalty_law(trials: Sequence[Trial], values: Callable[[tuple], Sequence[float]]):
+    """(law, terms, ratios) of the cost's added term against (λ/2m)·Σ values(arguments); law None if none fits."""
     terms = _cost_terms(trials)
-    ratios = _factors(terms, _cost_feature(values)) if _complete(terms) else None
-    return (_law_text(ratios, terms), terms, ratios) if ratios else (None, terms, ratios)
+    found = _law_for(terms, _cost_feature(values))
+    return (found[1], terms, found[0]) if found else (None, terms, None)
 
 
 @detects("cost.l2-coefficient")
