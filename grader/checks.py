@@ -179,6 +179,9 @@ def _returns(context: CheckContext) -> tuple[float, str]:
                 parts.append(f"unexpected keys {', '.join(trial.got.unknown)}")
             return 0.0, "; ".join(parts)
         for name, expected in trial.expected.items():
+            kind = trial.got.kinds.get(name, "f")
+            if kind not in "fiu":  # an integer array can hold a right value; booleans cannot be gradients
+                return 0.0, f"{name} is an array of {np.dtype(kind + '1').name if kind == 'b' else kind}, not numbers"
             if trial.got.values[name].shape != expected.shape:
                 return 0.0, (f"{name} has shape {trial.got.values[name].shape}, expected {expected.shape} "
                              f"(probe '{trial.probe.name}')")

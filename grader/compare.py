@@ -5,7 +5,7 @@ Pure functions of decoded data: nothing here runs student code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ class Outputs:
     """Why the value is not of the expected kind at all (None, a list instead of a dict...)."""
     note: str | None = None
     """Accepted but worth saying (e.g. a cost returned as a (1, 1) array)."""
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    """Output name → numpy dtype kind as returned ("f" float, "i" integer, "b" boolean...)."""
 
 
 def describe_type(value: Any) -> str:
@@ -46,15 +48,17 @@ def split_outputs(exercise: Exercise, returned: Any) -> Outputs:
     if not isinstance(returned, dict):
         return Outputs({}, problem=f"returned {describe_type(returned)}, not a dict")
     values: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
     for key in exercise.keys:
         if key in returned:
             array = _as_float_array(returned[key])
             if array is None:
                 return Outputs({}, problem=f"{key} is {describe_type(returned[key])}, not an array of numbers")
             values[key] = array
+            kinds[key] = np.asarray(returned[key]).dtype.kind
     missing = tuple(key for key in exercise.keys if key not in returned)
     unknown = tuple(sorted(str(key) for key in returned if key not in exercise.keys))
-    return Outputs(values, missing, unknown)
+    return Outputs(values, missing, unknown, kinds=kinds)
 
 
 def _number_output(name: str, returned: Any) -> Outputs:
@@ -66,7 +70,7 @@ def _number_output(name: str, returned: Any) -> Outputs:
     note = None
     if array.ndim > 0:
         note = f"returns an array of shape {array.shape}; return a plain number (np.squeeze or float())"
-    return Outputs({name: array.reshape(())}, note=note)
+    return Outputs({name: array.reshape(())}, note=note, kinds={name: np.asarray(returned).dtype.kind})
 
 
 def _as_float_array(value: Any) -> np.ndarray | None:
