@@ -45,6 +45,10 @@ class DecodeError(ValueError):
     """Data that is not a well-formed message of this codec."""
 
 
+class TooLarge(ValueError):
+    """A value whose encoding would exceed the size the caller allows."""
+
+
 @dataclass(frozen=True, slots=True)
 class Unsupported:
     """Stands in for a value the codec cannot carry (a generator, an object array, ...)."""
@@ -81,39 +85,61 @@ def unsupported(value: object) -> Unsupported:
     return Unsupported(type_name(value), bounded_text(repr, value, _TEXT_LIMIT))
 
 
-def encode(value: Any) -> bytes:
+def encode(value: Any, *, max_bytes: int | None = None) -> bytes:
     """Encode a value as ASCII JSON, replacing what cannot be carried by Unsupported.
 
     Never raises for an unusual value; only running out of memory can stop it.
+
+    Args:
+        value: What to encode.
+        max_bytes: When given, raise TooLarge as soon as the encoding is sure to be
+            longer, before spending time and memory on it (a huge array takes seconds).
     """
+    budget = [math.inf if max_bytes is None else max_bytes]
     return json.dumps(
-        _to_tree(value, 0), ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        _to_tree(value, 0, budget), ensure_ascii=True, allow_nan=False, separators=(",", ":")
     ).encode("ascii")
 
 
-def _to_tree(value: Any, depth: int) -> Any:
+def _spend(budget: list[float], size: int) -> None:
+    """Take `size` bytes from the remaining budget; raise TooLarge when it runs out."""
+    budget[0] -= size
+    if budget[0] < 0:
+        raise TooLarge("the encoded value would be larger than allowed")
+
+
+def _to_tree(value: Any, depth: int, budget: list[float]) -> Any:
     """Return the JSON-ready tree for a value at the given nesting depth."""
     kind = type(value)
+    _spend(budget, 8)  # at least a separator and a short scalar per node
     # Exact type checks: a subclass of int or dict could override what we would call.
-    if value is None or kind is bool or kind is str:
+    if value is None or kind is bool:
+        return value
+    if kind is str:
+        _spend(budget, len(value))
         return value
     if kind is int and value.bit_length() <= _MAX_INT_BITS:
+        _spend(budget, value.bit_length() // 3)
         return value
     if kind is float:
+        _spend(budget, 16)
         return value if math.isfinite(value) else {"float": repr(value)}
     if kind is Unsupported and type(value.type_name) is str and type(value.text) is str:
         return _unsupported_tree(value)
     # issubclass on the real type: isinstance would believe a forged __class__.
     if issubclass(kind, (np.ndarray, np.generic)):
+        # base64 makes 4 characters of every 3 bytes.
+        _spend(budget, 4 * (np.asarray(value).view(np.ndarray).nbytes + 2) // 3)
         return _array_tree(value)
     if kind in (list, tuple, dict) and depth >= MAX_DEPTH:
         return _unsupported_tree(unsupported(value))
     if kind is list:
-        return [_to_tree(item, depth + 1) for item in value]
+        return [_to_tree(item, depth + 1, budget) for item in value]
     if kind is tuple:
-        return {"tuple": [_to_tree(item, depth + 1) for item in value]}
+        return {"tuple": [_to_tree(item, depth + 1, budget) for item in value]}
     if kind is dict and all(type(key) is str for key in value):
-        return {"dict": {key: _to_tree(item, depth + 1) for key, item in value.items()}}
+        _spend(budget, sum(len(key) for key in value))
+        return {"dict": {key: _to_tree(item, depth + 1, budget) for key, item in value.items()}}
     return _unsupported_tree(unsupported(value))
 
 

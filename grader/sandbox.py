@@ -5,6 +5,10 @@ loaded; the worker forks one short-lived *child* per job. Messages are codec fra
 grader sends a job, the child sends one message per finished call (or one failure), and
 the worker answers the grader with one RunOutcome. Nothing is unpickled; every message is
 checked field by field when it arrives (see the `_*_from_wire` functions).
+
+Layers (DESIGN.md §5): when it starts, the worker probes in a throw-away child which kernel
+layers this system allows (grader/confine.py) and tells the grader (`Worker.layers`); every
+job's child then applies exactly those before running student code, or does not run it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ import ctypes
 import errno
 import fcntl
 import gc
+import glob
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import math
 import os
+import pwd
+import random
 import resource
 import select
 import shutil
@@ -30,11 +38,12 @@ import tempfile
 import time
 import types
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from grader.codec import DecodeError, bounded_text, decode, encode, read_frame, type_name, write_frame
+from grader import confine
+from grader.codec import DecodeError, TooLarge, bounded_text, decode, encode, read_frame, type_name, write_frame
 from grader.errors import InternalError
 
 _SCHEMA = "grader.sandbox/1"
@@ -43,11 +52,27 @@ _TYPE_NAME_CHARS = 200
 _MESSAGE_CHARS = 500
 _TRACEBACK_LINES = 100
 _GRACE_SECONDS = 1.0  # the worker's deadline is this much after the child's own alarm
+_EXIT_WAIT_SECONDS = 0.5  # how long a child that closed its result pipe has to exit by itself
+_REPORTING_FAILED = 70  # exit status of a child whose own reporting code failed
 _REPLY_SLACK_BYTES = 1 << 20  # room for the outcome's own fields around the results
 _JOB_MAX_BYTES = 1 << 31
 _OPEN_FILES = 64
 _FRAME_HEADER_BYTES = 8  # the codec's length prefix
 _PR_SET_CHILD_SUBREAPER = 36
+_SETUP_FAILED = 71  # exit status of a child that could not apply its layers
+_PROBE_ATTEMPTS = 8
+_DEFAULT_USER = "nobody"
+_USER_VARIABLE = "GRADER_SANDBOX_USER"
+# Every layer, in the order they are described; see describe_sandbox().
+LAYERS = (
+    "clean-worker", "closed-fds", "clean-environment", "rlimits", *confine.NAMESPACES, confine.SCRATCH_TMPFS,
+    confine.UNPRIVILEGED_USER, confine.NO_CAPABILITIES, "no-new-privileges", *confine.LANDLOCK, confine.SECCOMP,
+    "non-dumpable-grader", "strict-decoder",
+)
+# Layers a caller may leave out, to measure what each costs or to test a fallback.
+OPTIONAL_LAYERS = frozenset({"clean-environment", "rlimits", *confine.KERNEL_LAYERS})
+# The private package names grader.spec loads instructor modules under.
+_REFERENCE_MODULE_PREFIX = "_grader_assignment_"
 _FAILURE_KINDS = frozenset(
     {"load-error", "function-missing", "timeout", "memory-limit", "output-limit", "crashed", "bad-result"}
 )
@@ -65,10 +90,11 @@ class Limits:
     memory_bytes: int = 1 << 30  # address space the child may add on top of the warm worker's
     output_bytes: int = 1 << 20  # stdout+stderr the student may print
     result_bytes: int = 64 << 20  # largest encoded result accepted from the child
+    scratch_bytes: int = 64 << 20  # size of the child's scratch directory, where a tmpfs is possible
 
     def __post_init__(self) -> None:
         # A zero wall time would disable the child's alarm rather than stop it at once.
-        sizes = (self.memory_bytes, self.output_bytes, self.result_bytes)
+        sizes = (self.memory_bytes, self.output_bytes, self.result_bytes, self.scratch_bytes)
         if not (0 < self.wall_seconds < math.inf and min(sizes) > 0):
             raise ValueError(f"sandbox limits must be positive and finite: {self}")
 
@@ -123,25 +149,57 @@ class RunOutcome:
     seconds: float  # wall time of the child
 
 
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One protection of the sandbox, and whether it is in force in this worker's children."""
+
+    name: str  # one of LAYERS, e.g. "landlock-files"
+    in_force: bool
+    detail: str  # what it does here, or why it is not in force
+
+
 class Worker:
     """A warm process that forks one isolated child per job; create it with `start`."""
 
-    def __init__(self, pid: int, job_fd: int, reply_fd: int, limits: Limits) -> None:
+    def __init__(self, pid: int, job_fd: int, reply_fd: int, limits: Limits, grader_layers: tuple[Layer, ...] = ()) -> None:
         """Adopt a running worker process; use `Worker.start` instead."""
         self.pid = pid  # the worker process
         self.limits = limits
         self._job_fd = job_fd
         self._reply_fd = reply_fd
+        self._grader_layers = grader_layers  # the layers of the grader's own process
+        self._layers: tuple[Layer, ...] | None = None  # the worker's report, read on first need
         # Reaps the worker on close(), garbage collection or interpreter exit, once.
         self._finalizer = weakref.finalize(self, _stop_worker, pid, (job_fd, reply_fd), os.getpid())
 
     @classmethod
-    def start(cls, limits: Limits = Limits()) -> Worker:
+    def start(cls, limits: Limits = Limits(), *, user: str | None = None, without: Collection[str] = ()) -> Worker:
         """Fork the worker; call this before loading any reference code.
+
+        Args:
+            limits: What each job's child may use.
+            user: When running as root, the user the children switch to: a name, or
+                "uid[:gid]" (default: $GRADER_SANDBOX_USER, else "nobody").
+            without: Layers to leave out (names from OPTIONAL_LAYERS), to measure what
+                they cost or to test a fallback; never needed otherwise.
 
         Raises:
             SandboxError: The worker could not be started.
+            ValueError: `without` names a layer that cannot be left out.
         """
+        unknown = set(without) - OPTIONAL_LAYERS
+        if unknown:
+            raise ValueError(f"these layers cannot be left out: {', '.join(sorted(unknown))}")
+        settings = _Settings(limits, _sandbox_identity(user), frozenset(without))
+        _remove_leftovers()
+        # Non-dumpable: the grader's own user cannot ptrace it or read /proc/PID/mem.
+        problem = confine.make_grader_non_dumpable()
+        grader_layers = (
+            Layer("non-dumpable-grader", problem is None,
+                  "the grader cannot be traced, core-dumped or read through /proc/PID/mem by its own user"
+                  if problem is None else f"prctl(PR_SET_DUMPABLE) failed: {problem}"),
+            Layer("strict-decoder", True, "results are JSON checked field by field: nothing is unpickled or evaluated"),
+        )
         try:
             job_read, job_write = _pipe()
             reply_read, reply_write = _pipe()
@@ -151,13 +209,38 @@ class Worker:
         if pid == 0:
             status = 1
             try:
-                _worker_main(limits, job_read, reply_write)
+                _worker_main(settings, job_read, reply_write)
                 status = 0
             finally:
                 os._exit(status)  # never return into the grader's code
         os.close(job_read)
         os.close(reply_write)
-        return cls(pid, job_write, reply_read, limits)
+        return cls(pid, job_write, reply_read, limits, grader_layers)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every layer of the sandbox (see LAYERS), with whether it is in force and why.
+
+        Raises:
+            SandboxError: The worker is closed or died before reporting.
+        """
+        if self._layers is None:
+            if not self._finalizer.alive:
+                raise SandboxError("the sandbox worker is closed")
+            try:
+                frame = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
+                if frame is None:
+                    raise SandboxError("the sandbox worker died while starting")
+                self._layers = (*_layers_from_wire(decode(frame, max_bytes=_REPLY_SLACK_BYTES)), *self._grader_layers)
+            except (OSError, DecodeError) as error:
+                self.close()
+                raise SandboxError(f"lost the sandbox worker while starting: {error}") from error
+        return self._layers
+
+    @property
+    def layers_in_force(self) -> tuple[str, ...]:
+        """Names of the layers in force, in the order of LAYERS."""
+        return tuple(layer.name for layer in self.layers if layer.in_force)
 
     def run(self, job: Job) -> RunOutcome:
         """Run a job in a fresh child of the worker.
@@ -173,6 +256,7 @@ class Worker:
         request = encode(_job_to_wire(job))
         if len(request) > _JOB_MAX_BYTES:
             raise SandboxError(f"the job is {len(request)} bytes, over {_JOB_MAX_BYTES}")
+        self.layers  # the worker's first message, before any reply
         try:
             write_frame(self._job_fd, request)
             header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
@@ -200,6 +284,50 @@ class Worker:
         self.close()
 
 
+def layers_in_force(worker: Worker | None = None) -> tuple[str, ...]:
+    """Return the names of the layers in force (probing with a short-lived worker when none is given)."""
+    if worker is not None:
+        return worker.layers_in_force
+    with Worker.start() as probe:
+        return probe.layers_in_force
+
+
+def describe_sandbox(worker: Worker | None = None) -> str:
+    """Return one line per layer, for humans: "+" in force, "-" not, and what it does or why not."""
+    if worker is None:
+        with Worker.start() as probe:
+            return describe_sandbox(probe)
+    width = max(len(name) for name in LAYERS)
+    return "\n".join(f"{'+' if layer.in_force else '-'} {layer.name:<{width}}  {layer.detail}" for layer in worker.layers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What the grader asks of the worker."""
+
+    limits: Limits
+    identity: tuple[int, int, str] | None  # uid, gid and name to switch to when root
+    without: frozenset[str]  # layers to leave out
+
+
+def _sandbox_identity(user: str | None) -> tuple[int, int, str] | None:
+    """Resolve the user children switch to when the grader runs as root; None when not root."""
+    if os.geteuid() != 0:
+        return None
+    text = user if user is not None else os.environ.get(_USER_VARIABLE) or _DEFAULT_USER
+    uid_text, _, gid_text = text.partition(":")
+    try:
+        if uid_text.isdigit():
+            uid = int(uid_text)
+            gid = int(gid_text) if gid_text.isdigit() else uid
+        else:
+            entry = pwd.getpwnam(uid_text)
+            uid, gid = entry.pw_uid, int(gid_text) if gid_text.isdigit() else entry.pw_gid
+    except KeyError:
+        uid, gid = 65534, 65534  # the conventional "nobody" where the account is missing
+    return None if uid == 0 else (uid, gid, text)
+
+
 def _pipe() -> tuple[int, int]:
     """Return a close-on-exec pipe whose ends are above 0-2, which the worker replaces."""
     ends = []
@@ -219,10 +347,32 @@ def _stop_worker(pid: int, fds: tuple[int, ...], owner_pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
         for _ in range(200):  # an idle worker exits on EOF within milliseconds
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
+                break
             time.sleep(0.005)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    # A worker that was killed could not remove its scratch folder.
+    for leftover in glob.glob(os.path.join(tempfile.gettempdir(), f"{_scratch_prefix(pid)}*")):
+        _remove_tree(leftover)
+
+
+def _scratch_prefix(worker_pid: int) -> str:
+    return f"grader-sandbox-{worker_pid}-"
+
+
+def _remove_leftovers() -> None:
+    """Remove the scratch folders of workers that were killed (with their grader) before cleaning up."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "grader-sandbox-[0-9]*-*")):
+        pid_text = os.path.basename(path).split("-")[2]
+        try:
+            if os.stat(path).st_uid != os.geteuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            _remove_tree(path)
+        except (OSError, ValueError):
+            continue
 
 
 def _bad_result(message: str, call_index: int | None) -> RunOutcome:
@@ -242,8 +392,8 @@ def _limit_message(kind: str, limits: Limits) -> str:
 # ---- The worker ------------------------------------------------------------------------
 
 
-def _worker_main(limits: Limits, job_fd: int, reply_fd: int) -> None:
-    """Serve jobs from the grader until it closes the job pipe."""
+def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
+    """Decide the layers, report them, then serve jobs from the grader until it closes the job pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -252,16 +402,39 @@ def _worker_main(limits: Limits, job_fd: int, reply_fd: int) -> None:
     # Processes a student starts become the worker's when their parent exits, so that
     # they are reaped here instead of piling up as zombies under an init that never reaps.
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    clean = _forget_reference_modules()
+    if "numpy" in sys.modules:
+        # Loaded once here (numpy loads it lazily), so that each child can seed it cheaply.
+        importlib.import_module("numpy.random")
     # Objects inherited from the grader may own descriptors closed above whose numbers
     # get reused; freezing them keeps the cycle collector from ever finalizing them.
     gc.freeze()
-    while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:
-        job = _job_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES))
-        _compile_served_modules(job)
-        report, data = _run_in_child(job, limits)
-        # The child's messages pass through unread: the grader decodes them, strictly, once.
-        write_frame(reply_fd, encode(_report_to_wire(report)))
-        write_frame(reply_fd, data)
+    # The children's scratch directories are made, one at a time, under this one.
+    scratch_base = tempfile.mkdtemp(prefix=_scratch_prefix(os.getpid()))
+    try:
+        plan, layers = _decide(settings, scratch_base, clean)
+        write_frame(reply_fd, encode(_layers_to_wire(layers)))
+        while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:
+            job = _job_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES))
+            _compile_served_modules(job)
+            report, data = _run_in_child(job, settings, plan, scratch_base)
+            # The child's messages pass through unread: the grader decodes them, strictly, once.
+            write_frame(reply_fd, encode(_report_to_wire(report)))
+            write_frame(reply_fd, data)
+    finally:
+        _remove_tree(scratch_base)
+
+
+def _forget_reference_modules() -> int:
+    """Drop instructor modules from sys.modules, in case the worker was started after loading them.
+
+    Returns:
+        How many there were (0 when the worker was started first, as it should be).
+    """
+    names = [name for name in sys.modules if name.startswith(_REFERENCE_MODULE_PREFIX)]
+    for name in names:
+        del sys.modules[name]
+    return len(names)
 
 
 def _close_fds_except(keep: set[int]) -> None:
@@ -272,18 +445,222 @@ def _close_fds_except(keep: set[int]) -> None:
                 os.close(int(name))
 
 
-def _run_in_child(job: Job, limits: Limits) -> tuple[_ChildReport, bytes]:
+def _remove_tree(path: str) -> None:
+    """Remove a directory tree, even one whose modes the student changed."""
+
+    def make_writable(function: Any, failed: str, info: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+            os.chmod(failed, 0o700)
+            function(failed)
+
+    shutil.rmtree(path, onerror=make_writable)
+    if os.path.lexists(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _hidden_paths() -> list[str]:
+    """Directories student code must not read: the grader package and the assignments beside or in it."""
+    package = os.path.dirname(os.path.realpath(__file__))
+    return [package, os.path.join(os.path.dirname(package), "reference")]
+
+
+def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> tuple[confine.Plan, tuple[Layer, ...]]:
+    """Find the layers this system allows, by applying them in throw-away children; describe them."""
+    identity = settings.identity
+    plan = confine.candidate_plan(identity[0] if identity else None, identity[1] if identity else None,
+                                  settings.limits.scratch_bytes, settings.without, scratch_base, _hidden_paths())
+    details = dict(plan.details)
+    unreadable = None
+    for _ in range(_PROBE_ATTEMPTS):
+        failed, unreadable = _probe(plan, settings, scratch_base)
+        if failed is not None:
+            layer, message = failed
+            plan = _without_layer(plan, layer, settings.without)
+            details[layer] = f"not available here: {message}"
+            continue
+        if unreadable is not None and confine.UNPRIVILEGED_USER in plan.layers:
+            reason = f"uid {plan.uid} cannot read {unreadable}"
+            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers:
+                # Landlock already limits reads to the installation: let the user read it.
+                plan = dataclasses.replace(plan, keep_read_search=True,
+                                           layers=plan.layers - {confine.NO_CAPABILITIES})
+                details[confine.NO_CAPABILITIES] = (f"keeps CAP_DAC_READ_SEARCH only, because {reason}; "
+                                                    "Landlock limits what it can read")
+            else:
+                plan = dataclasses.replace(plan, keep_read_search=False, layers=plan.layers - {confine.UNPRIVILEGED_USER}
+                                           | ({confine.NO_CAPABILITIES} - settings.without))
+                details[confine.UNPRIVILEGED_USER] = (f"stays root (without capabilities), because {reason}: "
+                                                      "install Python where that user can read it")
+                details.pop(confine.NO_CAPABILITIES, None)
+            continue
+        break
+    else:  # never settled: run without kernel layers rather than not at all
+        plan = dataclasses.replace(plan, layers=frozenset(), keep_read_search=False)
+    return plan, _describe(plan, settings, details, reference_modules)
+
+
+def _without_layer(plan: confine.Plan, layer: str, without: frozenset[str]) -> confine.Plan:
+    """Return the plan without a layer that failed, and without the layers that need it."""
+    added = set()
+    if layer == confine.SECCOMP and confine.NETWORK_NAMESPACE not in without:
+        added.add(confine.NETWORK_NAMESPACE)  # only left out because seccomp denied sockets
+    removed = {layer}
+    if layer in confine.LANDLOCK:
+        removed |= set(confine.LANDLOCK)
+    if layer == confine.USER_NAMESPACE and not plan.root:
+        removed |= {confine.NETWORK_NAMESPACE, confine.IPC_NAMESPACE, confine.SCRATCH_TMPFS}
+    ruleset_fd = plan.ruleset_fd
+    if confine.LANDLOCK_FILES in removed and ruleset_fd >= 0:
+        os.close(ruleset_fd)
+        ruleset_fd = -1
+    keep_read_search = plan.keep_read_search and confine.LANDLOCK_FILES not in removed
+    return dataclasses.replace(plan, layers=(plan.layers | added) - removed, ruleset_fd=ruleset_fd,
+                               keep_read_search=keep_read_search)
+
+
+def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[tuple[str, str] | None, str | None]:
+    """Apply the plan in a throw-away child and check that it holds.
+
+    Returns:
+        (layer, message) for the first layer that failed or did not hold, else None; and a
+        path the child could not read that it must (the Python installation), else None.
+    """
+    scratch = _make_scratch(scratch_base, plan)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = _SETUP_FAILED
+        try:
+            os.close(read_fd)
+            os.setsid()
+            report: dict[str, Any]
+            try:
+                confine.confine(plan, scratch)
+                report = _self_check(plan)
+            except confine.LayerError as error:
+                report = {"failed": [error.layer, str(error)[:_MESSAGE_CHARS]]}
+            write_frame(write_fd, encode(report))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    answer: Any = None
+    try:
+        frame = read_frame(read_fd, _REPLY_SLACK_BYTES)
+        answer = decode(frame, max_bytes=_REPLY_SLACK_BYTES) if frame is not None else None
+    except DecodeError:
+        answer = None
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+        _remove_tree(scratch)
+    if type(answer) is not dict:  # killed while confining: the seccomp filter is the likely cause
+        return (confine.SECCOMP, "the probe died while applying the layers"), None
+    failed = answer.get("failed")
+    if failed is not None:
+        return (str(failed[0]), str(failed[1])), None
+    unreadable = answer.get("unreadable")
+    return None, str(unreadable) if unreadable is not None else None
+
+
+def _self_check(plan: confine.Plan) -> dict[str, Any]:
+    """In a confined probe: check each layer bites, and that the Python installation is readable."""
+    layers = plan.layers
+    if confine.UNPRIVILEGED_USER in layers and os.getuid() == 0:
+        return {"failed": [confine.UNPRIVILEGED_USER, "still root after the switch"]}
+    expected_capabilities = 1 << 2 if plan.keep_read_search else 0  # CAP_DAC_READ_SEARCH
+    if (confine.NO_CAPABILITIES in layers or plan.keep_read_search) and \
+            confine.effective_capabilities() != expected_capabilities:
+        return {"failed": [confine.NO_CAPABILITIES, "capabilities remain after dropping them"]}
+    if confine.LANDLOCK_FILES in layers:
+        try:
+            os.close(os.open(os.path.realpath(__file__), os.O_RDONLY))
+            return {"failed": [confine.LANDLOCK_FILES, "the grader's own files stayed readable"]}
+        except PermissionError:
+            pass
+    if confine.SECCOMP in layers and ctypes.CDLL(None).socket(2, 1, 0) != -1:  # AF_INET, SOCK_STREAM
+        return {"failed": [confine.SECCOMP, "a socket could still be created"]}
+    needed = [os.path.dirname(os.__file__)]
+    numpy_file = getattr(sys.modules.get("numpy"), "__file__", None)
+    if numpy_file:
+        needed.append(os.path.dirname(numpy_file))
+    for folder in needed:
+        try:
+            os.listdir(folder)
+        except OSError:
+            return {"unreadable": folder}
+    return {"unreadable": None}
+
+
+def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], reference_modules: int) -> tuple[Layer, ...]:
+    """Return the worker's layers, in force or not, with a line each."""
+    limits = settings.limits
+    in_force = set(plan.layers) | {"closed-fds", "no-new-privileges"}
+    in_force |= {"clean-environment", "rlimits"} - settings.without
+    if reference_modules == 0:
+        in_force.add("clean-worker")
+    user = f"uid {plan.uid}, gid {plan.gid}"
+    described = {
+        "clean-worker": "forked before any reference code was loaded; one fresh child per job" if reference_modules == 0
+        else f"started after reference code was loaded ({reference_modules} modules dropped, objects may remain)",
+        "closed-fds": "the child keeps only /dev/null, its output and its result pipe",
+        "clean-environment": "no environment variables from the grader; HOME and TMPDIR are the scratch directory",
+        "rlimits": f"address space +{limits.memory_bytes >> 20} MB, CPU {math.ceil(limits.wall_seconds) + 1} s, "
+                   f"files {limits.output_bytes >> 10} KB, {_OPEN_FILES} descriptors, processes, no core",
+        confine.USER_NAMESPACE: "its own user namespace, so an ordinary user can create the others",
+        confine.NETWORK_NAMESPACE: "an empty network namespace: no interface but a loopback that is down",
+        confine.IPC_NAMESPACE: "its own System V IPC and POSIX message queues",
+        confine.SCRATCH_TMPFS: f"scratch is a private tmpfs of {limits.scratch_bytes >> 20} MB and "
+                               f"{confine._TMPFS_INODES} files, gone with the child",
+        confine.UNPRIVILEGED_USER: user if plan.root else f"the grader's own user ({user}), not root",
+        confine.NO_CAPABILITIES: "empty capability and bounding sets",
+        "no-new-privileges": "exec cannot grant privileges (setuid bits, file capabilities)",
+        confine.LANDLOCK_FILES: f"Landlock ABI {plan.landlock_abi}: reads only the Python installation and system "
+                                "libraries (not the grader or its assignments), writes only the scratch directory",
+        confine.LANDLOCK_NETWORK: "no TCP bind or connect",
+        confine.LANDLOCK_SCOPE: "no signals or abstract UNIX sockets outside the sandbox",
+        confine.SECCOMP: f"{confine.seccomp_architecture()} filter: {len(confine.DENIED)} system calls denied "
+                         "(ptrace, process_vm_*, mount, socket, fork, exec, ...), "
+                         f"{len(confine.RESTRICTED)} restricted (threads only; signals and limits only to itself)",
+    }
+    for name in settings.without:
+        details[name] = "left out on request"
+    layers = []
+    for name in LAYERS:
+        if name in ("non-dumpable-grader", "strict-decoder"):
+            continue  # the grader's own, added by Worker
+        on = name in in_force
+        detail = described[name] if on else details.get(name, "not available here")
+        if name == confine.UNPRIVILEGED_USER and on and plan.keep_read_search:
+            detail += f" ({details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')})"
+        layers.append(Layer(name, on, detail))
+    return tuple(layers)
+
+
+def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
+    """Create a fresh scratch directory for one child, owned by the user the child runs as."""
+    scratch = os.path.join(scratch_base, "job")
+    if os.path.lexists(scratch):
+        _remove_tree(scratch)
+    os.mkdir(scratch, 0o700)
+    if plan.root and confine.UNPRIVILEGED_USER in plan.layers:
+        os.chmod(scratch_base, 0o711)  # the user may pass through the base, not list it
+        os.chown(scratch, plan.uid, plan.gid)
+    return scratch
+
+
+def _run_in_child(job: Job, settings: _Settings, plan: confine.Plan, scratch_base: str) -> tuple[_ChildReport, bytes]:
     """Fork a child for the job, collect its messages within the limits, and clean up."""
-    scratch = tempfile.mkdtemp(prefix="grader-")
-    # The worker keeps its own descriptor, so the child cannot hide its output by
-    # renaming or replacing the file.
-    output_path = os.path.join(scratch, "output.txt")
-    output_fd = os.open(output_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    limits = settings.limits
+    scratch = _make_scratch(scratch_base, plan)
+    # An anonymous file: the child has no path to it, and the worker keeps its own descriptor.
+    output_fd = os.memfd_create("grader-output", os.MFD_CLOEXEC)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child_main(job, limits, write_fd, output_fd, scratch)
+        _child_main(job, settings, plan, write_fd, output_fd, scratch)
     os.close(write_fd)
     try:
         data, stop = _read_child(read_fd, pid, started + limits.wall_seconds + _GRACE_SECONDS, limits.result_bytes)
@@ -301,7 +678,7 @@ def _run_in_child(job: Job, limits: Limits) -> tuple[_ChildReport, bytes]:
     output_size = os.fstat(output_fd).st_size
     output = os.pread(output_fd, 4 * _OUTPUT_CHARS, 0).decode("utf-8", "replace")[:_OUTPUT_CHARS]
     os.close(output_fd)
-    shutil.rmtree(scratch, ignore_errors=True)
+    _remove_tree(scratch)
 
     death = None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else _death_failure(status, usage, limits)
     report = _ChildReport(stop, death, output_size > limits.output_bytes, output, seconds)
@@ -330,7 +707,8 @@ def _outcome(job: Job, data: bytes, report: _ChildReport, limits: Limits) -> Run
     elif failure is None and report.output_overflow:
         failure = RunFailure("output-limit", _limit_message("output-limit", limits), None, None)
     elif failure is None and len(calls) < len(job.calls):
-        death = report.death or RunFailure("crashed", "stopped before finishing", None, None)
+        death = report.death or RunFailure("crashed", "exited with status 0 before returning (os._exit or the like)",
+                                           None, None)
         failure = dataclasses.replace(death, call_index=len(calls))
     return RunOutcome(tuple(calls), failure, report.output, report.seconds)
 
@@ -378,6 +756,10 @@ def _read_child(fd: int, pid: int, deadline: float, max_bytes: int) -> tuple[byt
             if fd in events:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
+                    if exit_fd is not None and not exited:
+                        # Let a child that closed its pipe exit by itself, so its status tells why.
+                        poller.unregister(fd)
+                        poller.poll(math.ceil(min(remaining, _EXIT_WAIT_SECONDS) * 1000))
                     return bytes(data), "done"
                 data += chunk
                 if len(data) > max_bytes:
@@ -407,7 +789,11 @@ def _frames(data: bytes) -> Iterator[bytes]:
 def _death_failure(status: int, usage: resource.struct_rusage, limits: Limits) -> RunFailure:
     """Explain a child that ended without reporting on every call."""
     if not os.WIFSIGNALED(status):
-        message = f"exited with status {os.waitstatus_to_exitcode(status)} before finishing"
+        code = os.waitstatus_to_exitcode(status)
+        message = f"exited with status {code} before finishing"
+        if code == _REPORTING_FAILED:
+            message = ("could not report its results: the code broke the sandbox's reporting "
+                       "(replaced built-ins or numpy, closed or wrote to its result channel)")
         return RunFailure("crashed", message, None, None)
     signum = os.WTERMSIG(status)
     if signum == signal.SIGXCPU:
@@ -436,25 +822,39 @@ def _on_alarm(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise _WallTimeout
 
 
-def _child_main(job: Job, limits: Limits, result_fd: int, output_fd: int, scratch: str) -> NoReturn:
-    """Isolate this freshly forked child, run the job, send its messages and exit."""
-    status = 70  # the worker reports "crashed" unless everything below completes
+def _child_main(job: Job, settings: _Settings, plan: confine.Plan, result_fd: int, output_fd: int, scratch: str,
+                exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
+    """Isolate this freshly forked child, run the job, send its messages and exit.
+
+    `exit` is bound when this module loads: student code that replaces os._exit cannot
+    make the child return into the worker's loop.
+    """
+    status = _REPORTING_FAILED  # the worker reports "crashed" unless everything below completes
+
+    def send(tag: str, body: Any) -> None:
+        write_frame(result_fd, encode({tag: body}, max_bytes=settings.limits.result_bytes))
+
     try:
-        _isolate(limits, result_fd, output_fd, scratch)
-
-        def send(tag: str, body: Any) -> None:
-            write_frame(result_fd, encode({tag: body}))
-
-        _run_job(job, limits, send)
-        with contextlib.suppress(OSError):  # a full output file is detected by the worker
-            sys.stdout.flush()
-        status = 0
+        try:
+            _isolate(settings, plan, result_fd, output_fd, scratch)
+        except (confine.LayerError, OSError) as error:
+            # Fail closed: the student's code never runs with fewer layers than reported.
+            message = f"the sandbox could not be set up: {error}"[:_MESSAGE_CHARS]
+            send("failure", _failure_to_wire(RunFailure("crashed", message, None, None)))
+            status = _SETUP_FAILED
+        else:
+            _run_job(job, settings.limits, send)
+            with contextlib.suppress(OSError):  # a full output file is detected by the worker
+                sys.stdout.flush()
+            status = 0
     finally:
-        os._exit(status)
+        exit(status)
+        os.kill(os.getpid(), signal.SIGKILL)  # if even the bound exit was tampered with
 
 
-def _isolate(limits: Limits, result_fd: int, output_fd: int, scratch: str) -> None:
-    """Give the child its own process group, streams, directory and resource limits."""
+def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fd: int, scratch: str) -> None:
+    """Give the child its own process group, streams, environment, resource limits and layers."""
+    limits = settings.limits
     os.setsid()  # its own process group, which the worker kills as a whole
     signal.signal(signal.SIGALRM, _on_alarm)
     # The alarm only interrupts student code (see _alarm_enabled), never our reporting.
@@ -462,20 +862,33 @@ def _isolate(limits: Limits, result_fd: int, output_fd: int, scratch: str) -> No
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
-    _close_fds_except({0, 1, 2, result_fd})  # stdin is the worker's /dev/null
-    os.chdir(scratch)
+    keep = {0, 1, 2, result_fd} | ({plan.ruleset_fd} if plan.ruleset_fd >= 0 else set())
+    _close_fds_except(keep)  # stdin is the worker's /dev/null
     # Line-buffered, so output printed before a crash is already in the file.
     sys.stdout = sys.stderr = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+    if "clean-environment" not in settings.without:
+        # The grader's environment may hold tokens (CI) that the student's output must never show.
+        for name in list(os.environ):  # os.environ.clear() takes 3 times as long
+            del os.environ[name]
+        os.environ.update({"HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"})
+        tempfile.tempdir = scratch
 
-    with open("/proc/self/statm") as statm:
-        virtual_bytes = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    cpu_seconds = math.ceil(limits.wall_seconds) + 1
-    _lower_limit(resource.RLIMIT_AS, virtual_bytes + limits.memory_bytes)
-    _lower_limit(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)  # SIGXCPU before SIGKILL
-    _lower_limit(resource.RLIMIT_FSIZE, limits.output_bytes + 1)  # more than the limit is detectable
-    _lower_limit(resource.RLIMIT_NOFILE, _OPEN_FILES)
-    _lower_limit(resource.RLIMIT_CORE, 0)
-    _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
+    if "rlimits" not in settings.without:
+        with open("/proc/self/statm") as statm:
+            virtual_bytes = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        cpu_seconds = math.ceil(limits.wall_seconds) + 1
+        _lower_limit(resource.RLIMIT_AS, virtual_bytes + limits.memory_bytes)
+        _lower_limit(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)  # SIGXCPU before SIGKILL
+        _lower_limit(resource.RLIMIT_FSIZE, limits.output_bytes + 1)  # more than the limit is detectable
+        _lower_limit(resource.RLIMIT_NOFILE, _OPEN_FILES)
+        _lower_limit(resource.RLIMIT_CORE, 0)
+        _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
+    confine.confine(plan, scratch)  # namespaces, user, capabilities, Landlock, seccomp; then chdir(scratch)
+    # Every run starts from the same random state, whatever the worker inherited.
+    random.seed(0)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(0)
     signal.setitimer(signal.ITIMER_REAL, limits.wall_seconds)
 
 
@@ -530,7 +943,12 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None
                 outcome = CallOutcome(None, arguments, _raised(error, job.filename))
             else:
                 outcome = CallOutcome(returned, arguments, None)
-            send("call", _call_to_wire(outcome))
+            try:
+                send("call", _call_to_wire(outcome))
+            except TooLarge:
+                message = f"the results are larger than {limits.result_bytes} bytes"
+                send("failure", _failure_to_wire(RunFailure("bad-result", message, None, call_index)))
+                return
     except BaseException as error:
         raised = _raised(error, job.filename)
         kind = _limit_kind(error)
@@ -674,6 +1092,13 @@ _REPORT: _Schema = {
 }
 
 
+_LAYER: _Schema = {
+    "name": lambda value: type(value) is str and value in LAYERS,
+    "in_force": _of_type(bool),
+    "detail": _text(_MESSAGE_CHARS),
+}
+
+
 def _checked(value: Any, record: str, schema: _Schema) -> dict[str, Any]:
     """Return `value` after checking it is a dict with exactly the schema's valid fields."""
     if type(value) is not dict or value.keys() != schema.keys():
@@ -746,3 +1171,19 @@ def _report_from_wire(value: Any) -> _ChildReport:
     fields = _checked(value, "report", _REPORT)
     return _ChildReport(fields["stop"], _failure_from_wire(fields["death"]), fields["output_overflow"],
                         fields["output"], fields["seconds"])
+
+
+def _layers_to_wire(layers: tuple[Layer, ...]) -> dict[str, Any]:
+    return {"schema": _SCHEMA, "layers": [{"name": layer.name, "in_force": layer.in_force,
+                                           "detail": layer.detail[:_MESSAGE_CHARS]} for layer in layers]}
+
+
+def _layers_from_wire(value: Any) -> tuple[Layer, ...]:
+    if type(value) is not dict or value.keys() != {"schema", "layers"} or value["schema"] != _SCHEMA \
+            or type(value["layers"]) is not list:
+        raise DecodeError("malformed layer report")
+    layers = []
+    for item in value["layers"]:
+        fields = _checked(item, "layer", _LAYER)
+        layers.append(Layer(fields["name"], fields["in_force"], fields["detail"]))
+    return tuple(layers)

@@ -289,3 +289,20 @@ def test_read_frame_rejects_a_frame_over_the_limit_before_reading_it(pipe):
     os.write(write_fd, (2**60).to_bytes(8, "big"))
     with pytest.raises(DecodeError, match="over the limit"):
         read_frame(read_fd, 1 << 20)
+
+
+def test_encode_refuses_at_once_a_value_larger_than_the_allowed_size():
+    import time
+
+    from grader.codec import TooLarge
+
+    huge = np.zeros(50_000_000)  # 400 MB: encoding it would take seconds and gigabytes
+    started = time.monotonic()
+    with pytest.raises(TooLarge):
+        encode({"grads": huge}, max_bytes=1 << 20)
+    assert time.monotonic() - started < 0.1
+    with pytest.raises(TooLarge):
+        encode([1.5] * 100_000, max_bytes=1 << 16)
+    small = {"cost": np.float64(0.5), "dW1": np.ones((3, 2)), "note": "ok"}
+    assert len(encode(small, max_bytes=1 << 12)) <= 1 << 12
+    assert encode(small, max_bytes=1 << 12) == encode(small)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import os
 import textwrap
 import time
@@ -9,8 +11,10 @@ import time
 import numpy as np
 import pytest
 
+from conftest import ROOT
+from grader import confine, sandbox
 from grader.codec import Unsupported
-from grader.sandbox import Job, Limits, SandboxError, Worker
+from grader.sandbox import LAYERS, Job, Limits, SandboxError, Worker, describe_sandbox
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)
@@ -281,13 +285,17 @@ def is_dead(pid: int) -> bool:
         return True
 
 
-def test_processes_the_student_starts_are_killed_with_the_child(worker):
+def test_processes_the_student_starts_are_refused_or_killed_with_the_child(worker):
     outcome = worker.run(job("spawn", ()))
     assert outcome.failure is None  # the process still holding the result pipe does not stall the run
+    (call,) = outcome.calls
+    if "seccomp" in worker.layers_in_force:
+        assert call.error.type_name == "PermissionError"
+        return
     deadline = time.monotonic() + 2
-    while not is_dead(outcome.calls[0].returned) and time.monotonic() < deadline:
+    while not is_dead(call.returned) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert is_dead(outcome.calls[0].returned)
+    assert is_dead(call.returned)
 
 
 def test_results_over_the_result_limit_are_a_bad_result():
@@ -319,3 +327,333 @@ def test_a_dead_worker_raises_sandbox_error():
             worker.run(job("add", (1, 2)))
         with pytest.raises(SandboxError):
             worker.run(job("add", (1, 2)))
+
+
+# ---- Layers: what is in force, what each one stops, and the fallbacks --------------------
+
+PROBES = textwrap.dedent(
+    """\
+    import ctypes
+    import os
+    import random
+    import socket
+    import sys
+    import threading
+
+    import numpy as np
+
+
+    def identity():
+        return os.getuid(), os.getgid()
+
+
+    def try_open(path, mode):
+        try:
+            with open(path, mode) as file:
+                file.read(1) if "r" in mode else file.write("x")
+            return "ok"
+        except OSError as error:
+            return type(error).__name__
+
+
+    def try_call(name, *arguments):
+        calls = {
+            "socket": lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+            "unix-socket": lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM),
+            "fork": os.fork,
+            "kill-parent": lambda: os.kill(os.getppid(), 0),
+            "kill-init": lambda: os.kill(1, 0),
+            "kill-self": lambda: os.kill(os.getpid(), 0),
+            "ptrace": lambda: ctypes.CDLL(None, use_errno=True).ptrace(16, os.getppid(), 0, 0) == 0 or
+                              (_ for _ in ()).throw(OSError(ctypes.get_errno(), "ptrace")),
+            "exec": lambda: os.execv("/bin/true", ["true"]),
+        }
+        try:
+            calls[name]()
+            return "ok"
+        except OSError as error:
+            return type(error).__name__
+
+
+    def thread_result():
+        box = []
+        worker = threading.Thread(target=lambda: box.append(np.arange(3).sum()))
+        worker.start()
+        worker.join()
+        return int(box[0])
+
+
+    def environment():
+        return sorted(os.environ)
+
+
+    def scratch_size():
+        stats = os.statvfs(".")
+        return stats.f_blocks * stats.f_frsize, os.getcwd()
+
+
+    def draws():
+        return random.random(), np.random.rand(3)
+
+
+    def break_numpy():
+        np.sum = lambda *arguments, **keywords: 0
+        np.random.seed(1)
+        return 0
+
+
+    def numpy_sum():
+        return float(np.sum(np.ones(3)))
+    """
+)
+GRADER_FILE = os.path.realpath(sandbox.__file__)
+
+
+def probe(worker: Worker, function: str, *arguments):
+    outcome = worker.run(job(function, arguments, source=PROBES))
+    assert outcome.failure is None, outcome.failure
+    (call,) = outcome.calls
+    assert call.error is None, call.error
+    return call.returned
+
+
+def test_every_layer_is_reported_with_a_reason_and_the_description_has_a_line_each(worker):
+    layers = worker.layers
+    assert [layer.name for layer in layers] == list(LAYERS)
+    assert all(layer.detail for layer in layers)
+    assert set(worker.layers_in_force) >= {"closed-fds", "rlimits", "clean-environment", "no-new-privileges",
+                                           "strict-decoder"}
+    description = describe_sandbox(worker).splitlines()
+    assert len(description) == len(LAYERS)
+    assert all(line[:2] in ("+ ", "- ") for line in description)
+
+
+def test_the_layers_in_force_match_what_the_kernel_offers(worker):
+    in_force = set(worker.layers_in_force)
+    details = {layer.name: layer.detail for layer in worker.layers}
+    abi = confine.landlock_abi()
+    assert ("landlock-files" in in_force) == (abi >= 1), details["landlock-files"]
+    if abi < 4:
+        assert "landlock-network" not in in_force and "ABI" in details["landlock-network"]
+    if confine.seccomp_architecture() is None:
+        assert "seccomp" not in in_force and "no system-call table" in details["seccomp"]
+    if os.geteuid() == 0:
+        # Root never runs student code as root with capabilities.
+        assert "unprivileged-user" in in_force or "no-capabilities" in in_force, details
+    # Without seccomp the network namespace is what keeps the network out.
+    assert "seccomp" in in_force or "network-namespace" in in_force or "network-namespace" in details
+
+
+def test_the_grader_itself_is_not_dumpable(worker):
+    assert "non-dumpable-grader" in worker.layers_in_force
+    assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE
+
+
+def test_student_code_reads_neither_the_grader_nor_its_assignments_and_writes_only_scratch(worker):
+    reference = str(ROOT / "reference" / "regularization" / "solution.py")
+    if "landlock-files" not in worker.layers_in_force:
+        pytest.skip("Landlock is not available on this kernel; the fallback is checked elsewhere")
+    assert probe(worker, "try_open", reference, "r") == "PermissionError"
+    assert probe(worker, "try_open", GRADER_FILE, "r") == "PermissionError"
+    assert probe(worker, "try_open", "/etc/hostname", "r") == "PermissionError"
+    assert probe(worker, "try_open", "/tmp/grader-sandbox-test-canary", "w") == "PermissionError"
+    assert probe(worker, "try_open", os.path.join(np.__path__[0], "__init__.py"), "r") == "ok"
+    assert probe(worker, "try_open", "notes.txt", "w") == "ok"  # the scratch directory
+    assert not os.path.exists("/tmp/grader-sandbox-test-canary")
+
+
+def test_the_seccomp_filter_denies_escapes_but_allows_threads_and_self_signals(worker):
+    if "seccomp" not in worker.layers_in_force:
+        pytest.skip(f"seccomp is not in force: {describe_sandbox(worker)}")
+    for name in ("socket", "unix-socket", "fork", "kill-parent", "kill-init", "ptrace", "exec"):
+        assert probe(worker, "try_call", name) == "PermissionError", name
+    assert probe(worker, "try_call", "kill-self") == "ok"
+    assert probe(worker, "thread_result") == 3
+
+
+def test_as_root_the_student_runs_as_the_unprivileged_user(worker):
+    if os.geteuid() != 0:
+        pytest.skip("switching users needs root; an ordinary user's children run as that user")
+    uid, gid = probe(worker, "identity")
+    if "unprivileged-user" in worker.layers_in_force:
+        assert uid != 0 and gid != 0
+    else:
+        detail = next(layer.detail for layer in worker.layers if layer.name == "unprivileged-user")
+        assert uid == 0 and "cannot read" in detail
+
+
+def test_the_grader_environment_is_not_visible_to_student_code(monkeypatch):
+    monkeypatch.setenv("GRADER_TEST_SECRET_TOKEN", "hunter2")
+    with Worker.start(LIMITS) as fresh:
+        names = probe(fresh, "environment")
+    assert "GRADER_TEST_SECRET_TOKEN" not in names and set(names) <= {"HOME", "TMPDIR", "LANG", "PATH"}
+
+
+def test_scratch_is_a_small_private_tmpfs_when_mount_namespaces_are_allowed(worker):
+    size, cwd = probe(worker, "scratch_size")
+    if "scratch-tmpfs" in worker.layers_in_force:
+        assert size == Limits().scratch_bytes
+    assert not os.path.exists(cwd) or os.listdir(cwd) == []  # gone, or emptied, after the run
+
+
+def test_every_run_starts_from_the_same_random_state_and_no_leftover_state():
+    with Worker.start(LIMITS) as first, Worker.start(LIMITS) as second:
+        python_draw, numpy_draw = probe(first, "draws")
+        probe(first, "break_numpy")
+        assert probe(first, "numpy_sum") == 3.0  # a new child: the patch died with the last one
+        again_python, again_numpy = probe(first, "draws")
+        other_python, other_numpy = probe(second, "draws")
+    assert python_draw == again_python == other_python
+    np.testing.assert_array_equal(numpy_draw, again_numpy)
+    np.testing.assert_array_equal(numpy_draw, other_numpy)
+
+
+@pytest.mark.parametrize("left_out", [
+    frozenset(confine.LANDLOCK),
+    frozenset({"seccomp"}),
+    frozenset({"scratch-tmpfs", "network-namespace", "ipc-namespace"}),
+    frozenset(confine.KERNEL_LAYERS),
+])
+def test_a_worker_without_some_layers_says_so_and_still_grades(left_out):
+    with Worker.start(LIMITS, without=left_out) as reduced:
+        layers = {layer.name: layer for layer in reduced.layers}
+        assert not any(layers[name].in_force for name in left_out)
+        assert all("left out on request" in layers[name].detail for name in left_out)
+        assert reduced.run(job("add", (1, 2))).calls[0].returned == 3
+        if "seccomp" in left_out and os.geteuid() == 0 and "network-namespace" not in left_out:
+            # The network namespace takes over keeping the network out.
+            assert layers["network-namespace"].in_force
+            assert probe(reduced, "try_call", "socket") == "ok"
+
+
+def test_leaving_out_a_layer_that_cannot_be_left_out_is_refused():
+    with pytest.raises(ValueError, match="closed-fds"):
+        Worker.start(LIMITS, without={"closed-fds"})
+
+
+def test_a_child_that_cannot_apply_its_layers_never_runs_the_student_code(monkeypatch):
+    # The probe claims every layer works, then the seccomp filter cannot be installed in the child.
+    def broken_plan(*arguments, **keywords):
+        return dataclasses.replace(real_plan(*arguments, **keywords), seccomp_template=b"",
+                                   layers=frozenset({"seccomp"}))
+
+    real_plan = confine.candidate_plan
+    monkeypatch.setattr(confine, "candidate_plan", broken_plan)
+    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (None, None))
+    with Worker.start(LIMITS) as broken:
+        assert "seccomp" in broken.layers_in_force
+        outcome = broken.run(job("add", (1, 2)))
+    assert outcome.calls == ()
+    assert outcome.failure.kind == "crashed" and "sandbox could not be set up" in outcome.failure.message
+
+
+# ---- Other identities: root with a readable Python, and an ordinary user ------------------
+
+REPORT_SCRIPT = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+from grader.sandbox import Job, Limits, Worker
+probes = {PROBES!r}
+with Worker.start(Limits(wall_seconds=2)) as worker:
+    def run(function, *arguments):
+        outcome = worker.run(Job(probes, "<s>", function, (arguments,), {{}}))
+        call = outcome.calls[0] if outcome.calls else None
+        return repr(outcome.failure or call.error or call.returned)
+    print(json.dumps({{
+        "layers": list(worker.layers_in_force),
+        "details": {{layer.name: layer.detail for layer in worker.layers}},
+        "identity": run("identity"),
+        "reference": run("try_open", {str(ROOT / "reference" / "regularization" / "solution.py")!r}, "r"),
+        "tmp": run("try_open", "/tmp/grader-sandbox-test-canary", "w"),
+        "socket": run("try_call", "socket"),
+        "scratch": run("try_open", "notes.txt", "w"),
+    }}))
+"""
+
+
+def unreadable_ancestor(path: str) -> str | None:
+    """The first folder above `path` that other users cannot enter (like /root), if any."""
+    current = os.path.dirname(os.path.realpath(path))
+    found = None
+    while current != "/":
+        if not os.stat(current).st_mode & 0o001:
+            found = current
+        current = os.path.dirname(current)
+    return found
+
+
+def run_elsewhere(as_user: bool) -> dict:
+    """Run REPORT_SCRIPT in a private mount namespace where other users can reach this Python.
+
+    Where the interpreter sits under a folder like /root (mode 0700), that folder is covered,
+    in the namespace only, by a tmpfs that lets others through, with the interpreter's own
+    tree bound back in place. With `as_user`, the script runs as nobody: an ordinary user.
+    """
+    import shutil
+    import subprocess
+    import sys as system
+
+    for tool in ("unshare", "setpriv", "mount"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs util-linux's {tool}")
+    hidden = unreadable_ancestor(system.executable) or unreadable_ancestor(system.prefix)
+    steps = ["set -e"]
+    if hidden is not None:
+        inner = os.path.realpath(system.prefix)
+        keep = os.path.join(hidden, os.path.relpath(inner, hidden).split(os.sep)[0])
+        steps += ['spare=$(mktemp -d)', f'mount --bind "{keep}" "$spare"',
+                  f'mount -t tmpfs -o mode=0755 grader-test "{hidden}"', f'mkdir -p "{keep}"',
+                  f'mount --move "$spare" "{keep}"']
+    steps.append('exec "$@"')
+    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(steps), "sh"]
+    if as_user:
+        command += ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    command += [system.executable, "-c", REPORT_SCRIPT]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
+    if completed.returncode != 0:
+        if "unshare failed" in completed.stderr or "Operation not permitted" in completed.stderr:
+            pytest.skip(f"this system does not allow a private mount namespace: {completed.stderr[-300:]}")
+        raise AssertionError(completed.stderr[-3000:])
+    import json
+
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a private mount namespace and switch users")
+def test_as_root_with_a_python_others_can_read_the_child_switches_user_without_capabilities():
+    report = run_elsewhere(as_user=False)
+    assert {"unprivileged-user", "no-capabilities"} <= set(report["layers"]), report["details"]
+    assert report["identity"] == "(65534, 65534)"
+    assert report["scratch"] == "'ok'"
+    assert report["tmp"] == "'PermissionError'"
+    if "landlock-files" in report["layers"]:
+        assert report["reference"] == "'PermissionError'"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become an ordinary user for the test")
+def test_as_an_ordinary_user_the_grader_uses_user_namespaces_or_says_why_not():
+    report = run_elsewhere(as_user=True)
+    layers, details = set(report["layers"]), report["details"]
+    assert report["identity"] == "(65534, 65534)"
+    assert "unprivileged-user" in layers and "no-capabilities" in layers
+    if "user-namespace" in layers:
+        assert {"ipc-namespace", "scratch-tmpfs"} <= layers
+    else:
+        assert details["user-namespace"].startswith("not available here"), details
+    assert report["scratch"] == "'ok'"
+    assert report["tmp"] == "'PermissionError'"
+    if "seccomp" in layers:
+        assert report["socket"] == "'PermissionError'"
+
+
+def test_scratch_folders_of_killed_workers_are_removed():
+    import glob
+    import tempfile
+
+    with Worker.start(LIMITS) as killed:
+        killed.layers  # started for sure, scratch folder made
+        os.kill(killed.pid, 9)
+        os.waitpid(killed.pid, 0)  # reaped here, so close() cannot clean after it: the next start must
+        assert glob.glob(os.path.join(tempfile.gettempdir(), f"grader-sandbox-{killed.pid}-*"))
+        with Worker.start(LIMITS):
+            assert not glob.glob(os.path.join(tempfile.gettempdir(), f"grader-sandbox-{killed.pid}-*"))
