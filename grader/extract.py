@@ -20,6 +20,12 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 # IPython-only lines: magics (%, %%), shell escapes (!), help (name? / ?name).
 _IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|^[^#'\"]*\?\s*$")
 _BINDING_STATEMENTS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+# Python ends lines at \n, \r\n and \r only; str.splitlines() also splits at \f, \x1c, \u2028, ...,
+# which may sit inside a string literal.
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+# Deeper syntax trees are refused: no honest code nests this far, and the recursive parts of
+# Python (compile, ast.dump) overflow on them.
+MAX_SYNTAX_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +87,17 @@ class Extraction:
         origin = self.origins[module_line - 1]
         if origin is None:
             return None
-        return Location(origin[0], origin[1], self.source.splitlines()[module_line - 1].strip())
+        return Location(origin[0], origin[1], self.source.split("\n")[module_line - 1].strip())
 
     def function_node(self) -> ast.FunctionDef | None:
         """The graded function's AST, with line numbers of `source`."""
         if not self.found:
             return None
-        for node in ast.parse(self.source).body:
+        try:
+            tree = ast.parse(self.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name == self.function:
                 return node
         return None
@@ -114,9 +124,10 @@ class _Notebook:
         self.broken_cells: dict[int, SyntaxProblem] = {}
         for cell in submission.cells:
             code = _sanitize(cell.source)
-            lines = tuple(code.splitlines())
+            lines = tuple(code.split("\n"))
             try:
                 tree = ast.parse(code)
+                _check_depth(tree)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 self._remember_broken(cell.index, cell.source, lines, error)
                 continue
@@ -126,8 +137,13 @@ class _Notebook:
     def _remember_broken(self, cell: int, raw: str, lines: tuple[str, ...], error: Exception) -> None:
         line = getattr(error, "lineno", None) or 1
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        message = getattr(error, "msg", None) or type(error).__name__
-        self.broken_cells[cell] = SyntaxProblem(Location(cell, line, text), f"{type(error).__name__}: {message}")
+        if isinstance(error, (RecursionError, MemoryError)):
+            message = f"RecursionError: the code is nested too deeply to analyse (over {MAX_SYNTAX_DEPTH} levels)"
+        elif isinstance(error, SyntaxError):
+            message = f"{type(error).__name__}: {error.msg}"
+        else:
+            message = f"{type(error).__name__}: {str(error)[:200]}"
+        self.broken_cells[cell] = SyntaxProblem(Location(cell, line, text), message)
         for match in re.finditer(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(", raw, re.MULTILINE):
             self.definitions.append((cell, match.group(1), raw.count("\n", 0, match.start()) + 1))
 
@@ -205,12 +221,21 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
         pieces.append((statement, (binding.cell, binding.node.lineno)))
     for binding in sorted(needed, key=_notebook_order):
         first = _first_line(binding.node)
+        indent = binding.node.col_offset  # a def inside `if`/`try`/`with` is indented: bring it to the top level
         for offset, text in enumerate(binding.lines[first - 1 : binding.node.end_lineno]):
+            if indent and not text[:indent].strip():
+                text = text[indent:]
             pieces.append((text, (binding.cell, first + offset)))
     source = "\n".join(text for text, _ in pieces) + "\n"
     node = graded.node
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     definition = Location(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
+    try:
+        imported = _imported_modules(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        # Pieces that parse in their cells but not together (rare layouts): say so, never crash.
+        problem = SyntaxProblem(definition, f"{type(error).__name__}: the function cannot be taken out of its cell")
+        return _empty(graded.name, count=count, syntax_error=problem, definition=definition)
     return Extraction(
         function=graded.name,
         source=source,
@@ -222,12 +247,12 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
         placeholders=tuple(_placeholders(node, graded)),
         syntax_error=None,
         near_misses=(),
-        imported_modules=_imported_modules(source),
+        imported_modules=imported,
     )
 
 
 def _imported_modules(source: str) -> tuple[str, ...]:
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
@@ -243,7 +268,17 @@ def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),
 
 def _sanitize(source: str) -> str:
     """Blank out IPython-only lines, keeping line numbers, so the rest parses as Python."""
-    return "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
+    return "\n".join("" if _IPYTHON_LINE.match(line) else line for line in _NEWLINE.split(source))
+
+
+def _check_depth(tree: ast.AST) -> None:
+    """Raise RecursionError when the tree nests deeper than MAX_SYNTAX_DEPTH (checked without recursing)."""
+    pending = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_SYNTAX_DEPTH:
+            raise RecursionError(f"nested more than {MAX_SYNTAX_DEPTH} levels")
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _top_level_statements(body: list[ast.stmt]):
@@ -320,6 +355,7 @@ def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Bi
             and any(isinstance(side, ast.Constant) and side.value is None for side in (node.left, node.right))
         )
         if is_placeholder:
+            assert isinstance(node, (ast.Assign, ast.BinOp))
             line = node.lineno
             found.append(Location(binding.cell, line, binding.lines[line - 1].strip()))
     return sorted(set(found), key=lambda location: location.line)

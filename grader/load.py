@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,10 +46,16 @@ def load_submission(path: str | Path) -> Submission:
     try:
         if file.is_dir():
             return Submission(shown, "", (), "is a directory, not a notebook")
-        size = file.stat().st_size
-        if size > MAX_SUBMISSION_BYTES:
-            return Submission(shown, "", (), f"file is {size >> 20} MB; the limit is {MAX_SUBMISSION_BYTES >> 20} MB")
-        data = file.read_bytes()
+        status = file.stat()
+        if not stat.S_ISREG(status.st_mode):
+            # A FIFO or a device (/dev/zero) would block or never end.
+            return Submission(shown, "", (), "is not a regular file")
+        if status.st_size > MAX_SUBMISSION_BYTES:
+            return Submission(shown, "", (), f"file is {status.st_size >> 20} MB; the limit is {MAX_SUBMISSION_BYTES >> 20} MB")
+        with file.open("rb") as opened:
+            data = opened.read(MAX_SUBMISSION_BYTES + 1)  # bounded, even if the file grows meanwhile
+        if len(data) > MAX_SUBMISSION_BYTES:
+            return Submission(shown, "", (), f"file is over the limit of {MAX_SUBMISSION_BYTES >> 20} MB")
     except OSError as error:
         return Submission(shown, "", (), f"cannot read the file: {error.strerror or error}")
     digest = hashlib.sha256(data).hexdigest()
@@ -64,8 +71,14 @@ def load_submission(path: str | Path) -> Submission:
         cells = _notebook_code_cells(json.loads(text))
     except json.JSONDecodeError as error:
         return Submission(shown, digest, (), f"not a notebook: invalid JSON at line {error.lineno}, column {error.colno}")
-    except (_NotANotebook, RecursionError) as error:
+    except _NotANotebook as error:
         return Submission(shown, digest, (), f"not a notebook: {error}")
+    except RecursionError:
+        return Submission(shown, digest, (), "not a notebook: the JSON is nested too deeply")
+    except MemoryError:
+        return Submission(shown, digest, (), "not a notebook: too large to read in memory")
+    except ValueError as error:  # e.g. an integer of thousands of digits
+        return Submission(shown, digest, (), f"not a notebook: {str(error)[:120]}")
     return Submission(shown, digest, cells)
 
 
@@ -104,7 +117,14 @@ def _list(value: object, name: str) -> list:
 def _text(source: object) -> str:
     """Join a cell source that may be a string or a list of lines (the two forms nbformat allows)."""
     if isinstance(source, str):
-        return source
-    if isinstance(source, list):
-        return "".join(part for part in source if isinstance(part, str))
-    return ""
+        text = source
+    elif isinstance(source, list):
+        text = "".join(part for part in source if isinstance(part, str))
+    else:
+        return ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON may spell lone surrogates ("\\ud800" escapes) that no Python source or terminal accepts.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
