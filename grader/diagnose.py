@@ -98,7 +98,7 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
     non_finite = [name for name in wrong if name not in explained and _turns_non_finite(trials, name)]
     if non_finite:
         findings.append(writer.general("nan-or-inf", tuple(non_finite), writer.locate_output(non_finite[0]),
-                                       f"non-finite values in {', '.join(non_finite)}", outputs=", ".join(non_finite)))
+                                       f"non-finite values in {', '.join(non_finite)}", names=", ".join(non_finite)))
         explained.update(non_finite)
     for name in wrong:
         upstream_wrong = [dependency for dependency in exercise.depends_on.get(name, ()) if dependency in wrong]
@@ -280,11 +280,11 @@ class _FindingWriter:
             reads = {n.id for n in ast.walk(_value_of(statement)) if isinstance(n, ast.Name)}
             if reads & parameters:
                 break
-            helpers = [_last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
-                       for variable in sorted(reads)]
+            found = (_last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+                     for variable in sorted(reads))
             # Descend into helpers that compute from the sources, not into ones that merely unpack them
             # (`W1 = parameters["W1"]`, `(..., W1, ...) = cache`).
-            helpers = [helper for helper in helpers if helper is not None and _depends_on(node, helper, parameters)
+            helpers = [helper for helper in found if helper is not None and _depends_on(node, helper, parameters)
                        and _root_name(_value_of(helper)) not in parameters]
             if not helpers:
                 break
@@ -390,7 +390,7 @@ class _FindingWriter:
         if not returns:
             return self.extraction.definition
         last = max(returns, key=lambda n: n.lineno)
-        built = _last_assignment(node, last.value) if last.value is not None else None
+        built = _last_assignment(node, last.value) if node is not None and last.value is not None else None
         return self.extraction.locate((built or last).lineno)
 
     def locate_mutation(self) -> Location | None:
@@ -431,13 +431,13 @@ def _returned_expression(function: ast.FunctionDef, name: str, single: bool) -> 
     if not returns:
         return None
     value = returns[-1].value
-    if single:
+    if single or value is None:
         return value
     if isinstance(value, ast.Name):
-        value = _last_assignment(function, value)
-        value = value.value if isinstance(value, ast.Assign) else None
-        if value is None:
-            return _subscript_assignment(function, returns[-1].value, name)
+        built = _last_assignment(function, value)
+        if not isinstance(built, ast.Assign):
+            return _subscript_assignment(function, value, name)
+        value = built.value
     if isinstance(value, ast.Dict):
         for key, item in zip(value.keys, value.values):
             if isinstance(key, ast.Constant) and key.value == name:
@@ -471,11 +471,12 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
     return last
 
 
-def _value_of(statement: ast.stmt) -> ast.AST:
-    return getattr(statement, "value", None) or statement
+def _value_of(statement: ast.stmt) -> ast.expr:
+    value = getattr(statement, "value", None)
+    return value if isinstance(value, ast.expr) else ast.Constant(None)
 
 
-def _assigns_plainly(statement: ast.stmt, variable: str) -> bool:
+def _assigns_plainly(statement: ast.Assign | ast.AugAssign | ast.AnnAssign, variable: str) -> bool:
     """`variable = ...` or `variable op= ...` (not as one name among a tuple unpacked from elsewhere)."""
     targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
     return any(isinstance(target, ast.Name) and target.id == variable for target in targets)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grader.checks import CheckContext, CheckResult, Trial, run_check
 from grader.compare import Outputs, expected_outputs, split_outputs
 from grader.diagnose import diagnose
@@ -100,10 +102,12 @@ class Grader:
         run = self.worker.run(job)
         trials = _trials(exercise, references, run)
         stopped = _stopped_reason(run, trials)
-        checks = tuple(
-            run_check(CheckContext(exercise, spec, trials, self.assignment, stopped)) for spec in exercise.checks
-        )
-        findings = diagnose(exercise, extraction, run, trials)
+        # Student outputs may hold NaN or infinities: comparing them is expected, warning about it is noise.
+        with np.errstate(all="ignore"):
+            checks = tuple(
+                run_check(CheckContext(exercise, spec, trials, self.assignment, stopped)) for spec in exercise.checks
+            )
+            findings = diagnose(exercise, extraction, run, trials)
         return ExerciseResult(
             function=exercise.function,
             title=exercise.title,

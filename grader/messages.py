@@ -66,7 +66,7 @@ GENERAL_MISTAKES: dict[str, MistakeText] = {
     ),
     "nan-or-inf": MistakeText(
         "Returns NaN or infinity",
-        "Some entries of {outputs} are NaN or infinite on probes where the correct values are finite.",
+        "Some entries of {names} are NaN or infinite on probes where the correct values are finite.",
         "Look for a division by zero or a log of 0 on the line shown.",
     ),
 }

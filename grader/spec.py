@@ -303,7 +303,7 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Callable[[str],
         raise SpecError("probes must give one argument per parameter", path=where, key=f"{key}.probes")
     return Exercise(
         function=entry["function"],
-        title=entry.get("title", entry["function"]),
+        title=str(entry.get("title", entry["function"])),
         parameters=parameters,
         points=float(entry["points"]),
         returns=returns,

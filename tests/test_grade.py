@@ -146,3 +146,10 @@ def test_template_line_left_as_comment_is_not_implemented_at_that_line(grader, t
     assert [f.id for f in graded.findings] == ["not-implemented"]
     assert graded.findings[0].location.code.startswith("# dW3 =")
     assert graded.status == "error" and graded.score == 0
+
+
+def test_non_finite_outputs_are_named(grader, tmp_path):
+    graded = exercise(grader.grade(backward_with(tmp_path, DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + lambd / m * W1 / 0")),
+                      BACKWARD)
+    assert [(f.id, f.outputs) for f in graded.findings] == [("nan-or-inf", ("dW1",))]
+    assert "dW1" in graded.findings[0].explanation and graded.findings[0].location.code.startswith("dW1")
