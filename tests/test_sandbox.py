@@ -596,14 +596,22 @@ def run_elsewhere(as_user: bool) -> dict:
     for tool in ("unshare", "setpriv", "mount"):
         if shutil.which(tool) is None:
             pytest.skip(f"needs util-linux's {tool}")
-    hidden = unreadable_ancestor(system.executable) or unreadable_ancestor(system.prefix)
+    # Everything the run reads: the interpreter's tree, the (virtual) environment, and this project.
+    needed = {os.path.realpath(path) for path in (system.base_prefix, system.prefix, str(ROOT))}
+    hidden = {folder for folder in (unreadable_ancestor(path + "/x") for path in needed) if folder is not None}
+    # Bind mounts wait in a folder outside every covered one (here /tmp itself may be mode 0700).
+    parking = next(place for place in ("/run", "/dev/shm", "/dev") if os.path.isdir(place)
+                   and not any(place == folder or place.startswith(folder + os.sep) for folder in hidden))
     steps = ["set -e"]
-    if hidden is not None:
-        inner = os.path.realpath(system.prefix)
-        keep = os.path.join(hidden, os.path.relpath(inner, hidden).split(os.sep)[0])
-        steps += ['spare=$(mktemp -d)', f'mount --bind "{keep}" "$spare"',
-                  f'mount -t tmpfs -o mode=0755 grader-test "{hidden}"', f'mkdir -p "{keep}"',
-                  f'mount --move "$spare" "{keep}"']
+    for number, folder in enumerate(sorted(hidden)):
+        keeps = sorted({os.path.join(folder, os.path.relpath(path, folder).split(os.sep)[0])
+                        for path in needed if path.startswith(folder + os.sep)})
+        for index, keep in enumerate(keeps):
+            steps += [f'spare{number}_{index}=$(mktemp -d -p {parking})', f'mount --bind "{keep}" "$spare{number}_{index}"']
+        steps.append(f'mount -t tmpfs -o mode=0755 grader-test "{folder}"')
+        for index, keep in enumerate(keeps):
+            steps += [f'mkdir -p "{keep}"', f'mount --move "$spare{number}_{index}" "{keep}"',
+                      f'rmdir "$spare{number}_{index}"']
     steps.append('exec "$@"')
     command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(steps), "sh"]
     if as_user:
