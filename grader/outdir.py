@@ -13,6 +13,7 @@ so every shard names a submission the same way.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -157,9 +158,8 @@ def submission_ids(paths: Sequence[str], per_submission_suffixes: Iterable[str] 
         relative = Path(os.path.relpath(path, base)).as_posix()
         suffix = Path(relative).suffix if Path(relative).suffix in (".ipynb", ".py") else ""
         stem = relative[: len(relative) - len(suffix)]
-        candidates = [stem, relative] if suffix else [stem]
-        candidates += (f"{stem}~{number}" for number in range(2, len(paths) + 2))
-        for candidate in candidates:
+        numbered = (f"{stem}~{number}" for number in itertools.count(2))
+        for candidate in itertools.chain([stem, relative] if suffix else [stem], numbered):
             names = {candidate + ending for ending in suffixes}
             if candidate and not names & taken:
                 taken |= names

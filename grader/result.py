@@ -118,9 +118,12 @@ def from_json(document: Any) -> SubmissionResult:
     def finding(value: Any, where: str) -> Finding:
         fields = _fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
                                         "evidence": str, "explanation": str, "fix": str})
-        return Finding(fields["id"], fields["title"], _strings(fields["outputs"], f"{where}.outputs"),
-                       location(fields["location"], f"{where}.location"), fields["evidence"],
-                       fields["explanation"], fields["fix"])
+        math = value.get("math", "")  # added to the contract later: older results lack it
+        if type(math) is not str:
+            raise ValueError(f"{where}.math: expected str")
+        return Finding(id=fields["id"], title=fields["title"], outputs=_strings(fields["outputs"], f"{where}.outputs"),
+                       location=location(fields["location"], f"{where}.location"), evidence=fields["evidence"],
+                       explanation=fields["explanation"], fix=fields["fix"], math=math)
 
     def check(value: Any, where: str) -> CheckResult:
         fields = _fields(value, where, {"name": str, "passed": bool, "score": (int, float),
