@@ -1,5 +1,10 @@
 """The `grade` command: parse arguments, grade, render, and turn failures into exit codes.
 
+`grade PATH...` grades; `grade merge DIR...` combines the output folders of `--shard` runs.
+One submission printed to standard output is graded right here; anything more (several
+submissions, --out, --resume, --shard, the CI formats) goes to grader.batch, imported only
+then so that `grade one.ipynb` stays quick.
+
 Exit status (DESIGN.md §3.1): 0 graded and at or above --min-score; 1 graded but below it;
 2 usage or spec error; 3 the grader itself failed.
 """
@@ -19,7 +24,9 @@ from grader.render import RENDERERS
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
 
-EXTENSIONS = {"text": "txt", "json": "json", "markdown": "md"}
+CI_FORMATS = ("gradescope", "junit")
+"""Formats rendered by grader.ci_formats (through grader.batch); the others are grader.render's."""
+MERGE_COMMAND = "merge"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,16 +34,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grade",
         description="Grade notebook submissions and explain each mistake.",
-        epilog="Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
+        epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help). "
+               "Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
                "3 the grader failed.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="notebooks (.ipynb), Python files (.py), folders (searched for *.ipynb) or globs")
     parser.add_argument("--assignment", metavar="NAME|PATH",
                         help="assignment name or folder with assignment.yaml (default: detected)")
-    parser.add_argument("--format", action="append", choices=sorted(RENDERERS), dest="formats",
-                        help="output format, repeatable (default: text)")
-    parser.add_argument("--out", metavar="DIR", type=Path, help="write one file per submission and format here")
+    parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
+                        help="output format, repeatable (default: text); gradescope: Gradescope's results.json; "
+                             "junit: one JUnit XML document for the batch")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="write here, per submission, <id>.json and <id>.md (and a file per other format), and "
+                             "for the batch grades.csv, summary.md, summary.html (and junit.xml)")
+    parser.add_argument("--jobs", type=int, default=_cpu_count(), metavar="N",
+                        help=f"grade N submissions at a time (default: the number of CPUs, here {_cpu_count()})")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --out: skip submissions already graded there from the same file, grader version, "
+                             "assignment and --timeout")
+    parser.add_argument("--shard", metavar="K/N", default="1/1",
+                        help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
+    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g})")
     parser.add_argument("--min-score", metavar="X",
@@ -45,12 +64,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_merge_parser() -> argparse.ArgumentParser:
+    """The `grade merge` subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="grade merge",
+        description="Combine the --out folders of `grade --shard K/N` runs into the outputs of one run.",
+        epilog="Exit status: 0 merged (all at or above --min-score), 1 some below --min-score, 2 usage error "
+               "(e.g. a shard missing), 3 a submission could not be graded.",
+    )
+    parser.add_argument("folders", nargs="+", metavar="DIR", type=Path, help="each shard's --out folder")
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="where to write the merged outputs")
+    parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
+                        help="formats to write (default: those the shards were graded with)")
+    parser.add_argument("--min-score", metavar="X", help="exit 1 when a submission scores below X (or X%%)")
+    return parser
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == [MERGE_COMMAND]:
+        arguments = build_merge_parser().parse_args(words[1:])
+        run = _run_merge
+    else:
+        arguments = build_parser().parse_args(words)
+        run = _run
     try:
-        return _run(arguments)
+        return run(arguments)
     except GraderError as error:
         print(f"grade: {error}", file=sys.stderr)
         return error.exit_code
@@ -69,17 +116,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(arguments: argparse.Namespace) -> int:
     if not arguments.timeout > 0:
         raise UsageError("--timeout must be positive")
+    if arguments.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     paths = expand_paths(arguments.paths)
     formats = arguments.formats or ["text"]
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ and arguments.out is None
+    single = (len(paths) == 1 and arguments.out is None and not arguments.resume and arguments.shard == "1/1"
+              and not set(formats) & set(CI_FORMATS) and not os.environ.get("GITHUB_STEP_SUMMARY"))
+    if not single:
+        return _run_batch(arguments, paths, formats)
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     limits = Limits(wall_seconds=arguments.timeout)
-    below = False
     with Grader(arguments.assignment, limits, sample_text=_sample(paths)) as grader:
-        for path in paths:
-            result = grader.grade(path)
-            below |= _below(result, arguments.min_score)
-            _emit(result, formats, arguments.out, colour)
+        result = grader.grade(paths[0])
+    below = _below(result, arguments.min_score)
+    for name in formats:
+        print(RENDERERS[name](result, __version__, colour), flush=True)
     return 1 if below else 0
+
+
+def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[str]) -> int:
+    from grader.batch import BatchOptions, run_batch
+    from grader.outdir import parse_shard
+
+    try:
+        shard = parse_shard(arguments.shard)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
+                           arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
+                           progress=not arguments.quiet)
+    return run_batch(options)
+
+
+def _run_merge(arguments: argparse.Namespace) -> int:
+    from grader.batch import merge
+
+    return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score)
 
 
 def expand_paths(patterns: Sequence[str]) -> list[str]:
@@ -101,7 +173,15 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
             paths.extend(matches)
         else:
             raise UsageError(f"no such file: {pattern}")
-    return list(dict.fromkeys(paths))
+    # Each file once, however it was spelt (`a.ipynb`, `./a.ipynb`, through a folder and by name).
+    seen: set[str] = set()
+    unique = []
+    for spelling in paths:
+        real = os.path.realpath(spelling)
+        if real not in seen:
+            seen.add(real)
+            unique.append(spelling)
+    return unique
 
 
 def _sample(paths: Sequence[str]) -> str:
@@ -123,16 +203,3 @@ def _below(result: SubmissionResult, min_score: str | None) -> bool:
     except ValueError:
         raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
     return result.score < threshold - 1e-9
-
-
-def _emit(result: SubmissionResult, formats: Sequence[str], out: Path | None, colour: bool) -> None:
-    for name in formats:
-        text = RENDERERS[name](result, __version__, colour)
-        if out is None:
-            print(text, flush=True)
-            continue
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / f"{Path(result.path).stem}.{EXTENSIONS[name]}"
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(text + "\n", encoding="utf-8")
-        temporary.replace(target)  # atomic: a reader never sees half a result

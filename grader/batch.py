@@ -1,0 +1,407 @@
+"""Grade a batch: in parallel, resumable, sharded, with the class reports and CI formats; and merge shards.
+
+Every result is written (atomically) as soon as it is known, the result file last, so a
+batch killed at any moment leaves only whole files; `--resume` reuses each result file
+whose submission bytes, grader version, assignment fingerprint and time limit all match.
+The batch files (grades.csv, summary.md, summary.html, junit.xml) are always built from the
+result files on disk, in input order, once grading is over: an interrupted-then-resumed
+run, a run with any `--jobs`, and `merge` of its shards all write the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader import __version__
+from grader.errors import UsageError
+from grader.outdir import (
+    MANIFEST_FILE,
+    SUFFIXES,
+    AssignmentInfo,
+    Entry,
+    Manifest,
+    grading_key,
+    remove_stale_temporaries,
+    result_file_text,
+    select_shard,
+    submission_file,
+    submission_ids,
+    write_atomic,
+)
+from grader.progress import Progress
+from grader.reports import GRADER_FAILURE, ClassReport
+from grader.result import ExerciseResult, SubmissionResult, from_json
+from grader.sandbox import Limits
+
+if TYPE_CHECKING:
+    from grader.pool import Graded
+
+Render = Callable[[SubmissionResult], str]
+PER_SUBMISSION_FORMATS = ("text", "json", "markdown", "gradescope")
+BATCH_FORMATS = ("junit",)
+FORMATS = PER_SUBMISSION_FORMATS + BATCH_FORMATS
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """A batch as the command line describes it."""
+
+    paths: tuple[str, ...]
+    """Every input, expanded and in order (the whole list, even when grading one shard of it)."""
+    assignment: str | None
+    limits: Limits
+    formats: tuple[str, ...]
+    """Requested --format names, in order (default: text)."""
+    out: Path | None
+    jobs: int
+    resume: bool = False
+    shard: tuple[int, int] = (1, 1)
+    min_score: str | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the exit status needs to know of one submission."""
+
+    id: str
+    score: float
+    max_score: float
+    failure: bool
+
+
+def min_score_test(min_score: str | None) -> Callable[[float, float], bool]:
+    """`--min-score X` or `X%` → a test (score, max) → below? Raises UsageError on a bad value."""
+    if min_score is None:
+        return lambda score, maximum: False
+    try:
+        value = float(min_score[:-1] if min_score.endswith("%") else min_score)
+    except ValueError:
+        raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
+    if min_score.endswith("%"):
+        return lambda score, maximum: score < value / 100 * maximum - 1e-9
+    return lambda score, maximum: score < value - 1e-9
+
+
+def exit_status(outcomes: Sequence[_Outcome], below: Callable[[float, float], bool]) -> int:
+    """DESIGN.md §3.1: 3 when the grader failed on any submission, else 1 when any is below --min-score, else 0."""
+    failed = [outcome.id for outcome in outcomes if outcome.failure]
+    if failed:
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        print(f"grade: the grader failed on {len(failed)} submission{'s' if len(failed) > 1 else ''} ({shown}); "
+              f"{'they are' if len(failed) > 1 else 'it is'} recorded as {GRADER_FAILURE} with score 0 "
+              "and graded again by --resume", file=sys.stderr)
+        return 3
+    return 1 if any(below(outcome.score, outcome.max_score) for outcome in outcomes) else 0
+
+
+def failure_result(info: AssignmentInfo, path: str, message: str) -> SubmissionResult:
+    """The record of a submission the grader could not grade: score 0, every exercise "error", the reason kept."""
+    exercises = tuple(ExerciseResult(e.function, e.title, 0.0, e.max_score, "error", (), ()) for e in info.exercises)
+    return SubmissionResult(path, "", info.name, info.title, 0.0, info.max_score, "error", exercises,
+                            ((GRADER_FAILURE, f"the grader failed on this submission: {message}"),))
+
+
+# ---- grading a batch -----------------------------------------------------------------------
+
+
+def run_batch(options: BatchOptions) -> int:
+    """Grade the selected submissions and write every output; returns the exit status."""
+    from grader.pool import GradingPool, GradingSetup, InProcessPool
+    from grader.spec import find_assignment
+
+    below = min_score_test(options.min_score)
+    if options.resume and options.out is None:
+        raise UsageError("--resume needs --out (it resumes from the results already written there)")
+    if options.out is not None and options.out.exists() and not options.out.is_dir():
+        raise UsageError(f"--out {options.out} exists and is not a folder")
+    entries = [Entry(index, submission_id, path)
+               for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
+    selected = select_shard(entries, options.shard)
+    folder = find_assignment(options.assignment, sample_text(options.paths))
+    colour = options.out is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    renderers = _renderers(options.formats, options.out is not None, colour)
+    setup = GradingSetup(str(folder), options.limits, renderers)
+    pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
+    show = options.progress and not (options.out is None and sys.stdout.isatty())
+    progress = Progress(len(selected), sys.stderr, sys.stderr.isatty(), enabled=show)
+    try:
+        info = pool.start()
+        key = grading_key(info, options.limits.wall_seconds)
+        manifest = Manifest(__version__, info, options.limits.wall_seconds, tuple(sorted(set(options.formats))),
+                            options.shard, len(entries), selected)
+        if options.out is not None:
+            remove_stale_temporaries(options.out)
+            write_atomic(options.out / MANIFEST_FILE, manifest.to_text())
+            reused = {entry for entry in selected if options.resume and _reuse(options.out, entry, key, renderers)}
+            progress.skip(len(reused))
+            remaining = [entry for entry in selected if entry not in reused]
+            for graded in _completed(pool.grade(remaining), info, key, renderers):
+                _write_submission(options.out, graded.entry, graded.texts)
+                progress.advance(failed=graded.failure is not None)
+        else:
+            outcomes = _print_in_order(pool.grade(selected), selected, info, key, renderers, options.formats,
+                                       progress)
+    except KeyboardInterrupt:
+        progress.close()
+        kept = f"; the results written to {options.out} are kept: add --resume to go on" if options.out else ""
+        print(f"grade: interrupted{kept}", file=sys.stderr)
+        return 3
+    finally:
+        pool.close()
+    progress.close()
+    if options.out is not None:
+        outcomes = write_batch_files(options.out, manifest)
+    return exit_status(outcomes, below)
+
+
+def sample_text(paths: Sequence[str]) -> str:
+    """The start of the first readable submission of the whole input list, to detect the assignment."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                return file.read(4 << 20)
+        except OSError:
+            continue
+    return ""
+
+
+def _renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
+    """The per-submission renderers to run where each result is computed (json, the result file, is always made)."""
+    from grader.ci_formats import render_gradescope
+    from grader.render import RENDERERS
+
+    wanted = [name for name in formats if name in PER_SUBMISSION_FORMATS]
+    if to_files:
+        wanted = ["markdown", *(name for name in wanted if name not in ("json", "markdown"))]
+    renderers: dict[str, Render] = {}
+    for name in dict.fromkeys(wanted):
+        # On standard output, `json` is the standard JSON, as for one submission (the result file adds `grading`).
+        render = render_gradescope if name == "gradescope" else _bind(RENDERERS[name], colour and name == "text")
+        renderers[name] = render
+    return renderers
+
+
+def _bind(render: Callable[[SubmissionResult, str, bool], str], colour: bool) -> Render:
+    return lambda result: render(result, __version__, colour)
+
+
+def _completed(results: Iterator[Graded], info: AssignmentInfo, key: Mapping[str, Any],
+               renderers: Mapping[str, Render]) -> Iterator[Graded]:
+    """The pool's results, with a failure record made for each submission the grader failed on."""
+    from grader.pool import Graded
+
+    for graded in results:
+        if graded.failure is None:
+            yield graded
+            continue
+        result = failure_result(info, graded.entry.path, graded.failure)
+        texts = {"json": result_file_text(result, __version__, key)}
+        texts.update((name, render(result)) for name, render in renderers.items())
+        yield Graded(graded.entry, texts, 0.0, info.max_score, "error", graded.failure)
+
+
+def _write_submission(out: Path, entry: Entry, texts: Mapping[str, str]) -> None:
+    """Write a submission's files, the result file last: once it exists, the rest does too."""
+    for name, text in texts.items():
+        if name != "json":
+            write_atomic(submission_file(out, entry.id, name), text if text.endswith("\n") else text + "\n")
+    write_atomic(submission_file(out, entry.id, "json"), texts["json"])
+
+
+def _reuse(out: Path, entry: Entry, key: Mapping[str, Any], renderers: Mapping[str, Render]) -> bool:
+    """Whether `entry` was already graded into `out` from the same bytes, grader version, spec and time limit.
+
+    Feedback files missing for a reused result (a format not asked for before) are rendered from it.
+    """
+    try:
+        document = json.loads(submission_file(out, entry.id, "json").read_bytes())
+        if (type(document) is not dict or document.get("grading") != dict(key)
+                or document.get("grader_version") != __version__
+                or document.get("submission", {}).get("path") != entry.path
+                or any(error.get("kind") == GRADER_FAILURE for error in document.get("errors", []))):
+            return False
+        digest = document["submission"]["sha256"]
+        with open(entry.path, "rb") as file:
+            if not digest or hashlib.sha256(file.read()).hexdigest() != digest:
+                return False
+        _render_missing(out, entry, renderers, document)
+        return True
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return False
+
+
+def _render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], document: Any = None) -> None:
+    """Render, from the result file, each feedback file of `entry` that is not in `out` yet."""
+    missing = {name: render for name, render in renderers.items() if not submission_file(out, entry.id, name).is_file()}
+    if missing:
+        result = from_json(document if document is not None else
+                           json.loads(submission_file(out, entry.id, "json").read_bytes()))
+        for name, render in missing.items():
+            text = render(result)
+            write_atomic(submission_file(out, entry.id, name), text if text.endswith("\n") else text + "\n")
+
+
+def _print_in_order(results: Iterator[Graded], selected: Sequence[Entry], info: AssignmentInfo,
+                    key: Mapping[str, Any], renderers: Mapping[str, Render], formats: Sequence[str],
+                    progress: Progress) -> list[_Outcome]:
+    """Standard output: each submission's text in input order, whatever order they finish in; then JUnit."""
+    position = {entry.index: number for number, entry in enumerate(selected)}
+    waiting: dict[int, Graded] = {}
+    following = 0
+    outcomes: list[_Outcome] = []
+    reports = _BatchReports(info, formats) if _needs_reports(formats) else None
+    for graded in _completed(results, info, key, renderers):
+        progress.advance(failed=graded.failure is not None)
+        waiting[position[graded.entry.index]] = graded
+        while following in waiting:
+            ready = waiting.pop(following)
+            following += 1
+            outcomes.append(_Outcome(ready.entry.id, ready.score, ready.max_score, ready.failure is not None))
+            for name in dict.fromkeys(formats):
+                if name in renderers:
+                    print(ready.texts[name], flush=True)
+            if reports is not None:
+                reports.add(ready.entry.id, from_json(json.loads(ready.texts["json"])))
+    if reports is not None:
+        if "junit" in formats:
+            print(reports.junit_xml(), end="", flush=True)
+        reports.github_summary()
+    return outcomes
+
+
+def _needs_reports(formats: Sequence[str]) -> bool:
+    return "junit" in formats or bool(os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+class _BatchReports:
+    """The accumulators the batch files come from, fed in input order."""
+
+    def __init__(self, info: AssignmentInfo, formats: Sequence[str]) -> None:
+        from grader.ci_formats import JUnitReport
+
+        self.classes = ClassReport(info)
+        self.junit = JUnitReport(f"grade: {info.title}") if "junit" in formats else None
+        self.single: SubmissionResult | None = None
+
+    def add(self, submission_id: str, result: SubmissionResult) -> None:
+        self.classes.add(submission_id, result)
+        if self.junit is not None:
+            self.junit.add(submission_id, result)
+        self.single = result if len(self.classes.rows) == 1 else None
+
+    def junit_xml(self) -> str:
+        assert self.junit is not None
+        return self.junit.xml()
+
+    def github_summary(self) -> None:
+        from grader.ci_formats import append_github_summary, github_summary
+
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            append_github_summary(github_summary(self.classes, self.single))
+
+
+# ---- the batch files (after a run, a resume, or a merge) -------------------------------------
+
+
+def write_batch_files(out: Path, manifest: Manifest) -> list[_Outcome]:
+    """Build grades.csv, summary.md, summary.html (and junit.xml, results.json when asked) from the result files.
+
+    Raises:
+        UsageError: A submission of the manifest has no readable result file.
+    """
+    from grader.ci_formats import render_gradescope
+
+    reports = _BatchReports(manifest.assignment, manifest.formats)
+    outcomes = []
+    for entry in manifest.entries:
+        result = _read_result(out, entry)
+        reports.add(entry.id, result)
+        failure = any(kind == GRADER_FAILURE for kind, _ in result.errors)
+        outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure))
+    write_atomic(out / "grades.csv", reports.classes.grades_csv())
+    write_atomic(out / "summary.md", reports.classes.summary_markdown())
+    write_atomic(out / "summary.html", reports.classes.summary_html())
+    if reports.junit is not None:
+        write_atomic(out / "junit.xml", reports.junit_xml())
+    if "gradescope" in manifest.formats and manifest.total == 1 and reports.single is not None:
+        write_atomic(out / "results.json", render_gradescope(reports.single) + "\n")
+    reports.github_summary()
+    return outcomes
+
+
+def _read_result(folder: Path, entry: Entry) -> SubmissionResult:
+    path = submission_file(folder, entry.id, "json")
+    try:
+        return from_json(json.loads(path.read_bytes()))
+    except FileNotFoundError:
+        raise UsageError(f"{folder}: no result for {entry.path} ({path.name}); grade it again with --resume") from None
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: not a readable result: {error}") from None
+
+
+# ---- merging shards ----------------------------------------------------------------------
+
+
+def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = None,
+          min_score: str | None = None) -> int:
+    """Combine the output folders of the shards of one batch into `out`, as if one run had graded them all.
+
+    Raises:
+        UsageError: A folder is not a shard output, the shards are of different runs, or some are missing.
+    """
+    below = min_score_test(min_score)
+    manifests = []
+    for folder in folders:
+        try:
+            manifests.append(Manifest.read(folder))
+        except FileNotFoundError:
+            raise UsageError(f"{folder} has no {MANIFEST_FILE}: not the --out folder of a grade run") from None
+        except (OSError, ValueError) as error:
+            raise UsageError(str(error)) from None
+    first = manifests[0]
+    for folder, manifest in zip(folders, manifests):
+        if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total) != (
+                first.grader_version, first.assignment, first.timeout_seconds, first.total):
+            raise UsageError(f"{folder} is not a shard of the same batch as {folders[0]} (grader version, "
+                             "assignment, --timeout or inputs differ)")
+    entries: dict[int, tuple[Entry, Path]] = {}
+    for folder, manifest in zip(folders, manifests):
+        for entry in manifest.entries:
+            if entry.index in entries and entries[entry.index][0] != entry:
+                raise UsageError(f"{folder} and {entries[entry.index][1]} disagree on submission {entry.index + 1}")
+            entries[entry.index] = (entry, folder)
+    missing = sorted(set(range(first.total)) - set(entries))
+    if missing:
+        shards = sorted({f"{m.shard[0]}/{m.shard[1]}" for m in manifests})
+        raise UsageError(f"the shards given ({', '.join(shards)}) cover {len(entries)} of {first.total} submissions; "
+                         f"missing e.g. submission {missing[0] + 1}: merge every shard's folder")
+    chosen = tuple(sorted(set(formats))) if formats else tuple(sorted({f for m in manifests for f in m.formats}))
+    ordered = tuple(entry for _, (entry, _) in sorted(entries.items()))
+    renderers = _renderers(chosen, to_files=True, colour=False)
+    remove_stale_temporaries(out)
+    for entry in ordered:
+        source = entries[entry.index][1]
+        for name in SUFFIXES:
+            _copy(submission_file(source, entry.id, name), submission_file(out, entry.id, name), required=name == "json")
+        _render_missing(out, entry, renderers)
+    merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
+                      ordered)
+    write_atomic(out / MANIFEST_FILE, merged.to_text())
+    return exit_status(write_batch_files(out, merged), below)
+
+
+def _copy(source: Path, target: Path, required: bool) -> None:
+    if not source.is_file():
+        if required:
+            raise UsageError(f"{source} is missing: that shard did not finish; run it again with --resume")
+        return
+    if target.exists() and os.path.samefile(source, target):
+        return
+    write_atomic(target, source.read_bytes())

@@ -1,0 +1,365 @@
+"""Grade in parallel: forked grading processes, each with its own Grader, fed paths by the main process.
+
+Processes, not threads: the checks that run in the grader (not in the sandbox) are CPU-bound
+numpy under the GIL. The main process forks every grading process and never loads the
+assignment's code itself; each grading process builds its own `Grader`, which starts its
+sandbox worker first and only then loads the reference (DESIGN.md §5). Paths go out and
+results come back as length-prefixed frames (grader.codec) of JSON or rendered text: nothing
+computed from student data is ever unpickled.
+
+A grading process that fails, dies or hangs costs only the submission it held: that one is
+reported as a grader failure and a fresh process, forked from the main process (which still
+holds no reference code), takes its place.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader import __version__
+from grader.codec import DecodeError, read_frame, write_frame
+from grader.errors import GraderError, InternalError, SpecError
+from grader.grade import Grader
+from grader.outdir import AssignmentInfo, Entry, ExerciseInfo, grading_key, result_file_text
+from grader.result import SubmissionResult
+from grader.sandbox import Limits
+
+Render = Callable[[SubmissionResult], str]
+"""A per-submission renderer run where the result is computed: result → text."""
+_MAX_FRAME_BYTES = 256 << 20
+_STOP_SECONDS = 3.0  # how long an idle grading process may take to exit before it is killed
+_SLACK_SECONDS = 30.0  # a submission's deadline, beyond the sandbox's own time limits
+
+
+@dataclass(frozen=True, slots=True)
+class GradingSetup:
+    """What every grading process needs to build its Grader and render results."""
+
+    assignment: str
+    """The assignment's folder (the main process finds it; it does not load it)."""
+    limits: Limits
+    renderers: Mapping[str, Render] = field(default_factory=dict)
+    """Formats rendered in the grading process, besides the result file (`json`, always)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """One submission done: its rendered files, or why the grader could not grade it."""
+
+    entry: Entry
+    texts: Mapping[str, str]
+    """Format name → text: `json` (the result file, outdir.result_file_text) and every renderer's; empty on failure."""
+    score: float
+    max_score: float
+    status: str
+    failure: str | None = None
+    """The grader failed on this submission (a grader bug, a dead worker, a hang), or None."""
+
+
+def assignment_info(grader: Grader) -> AssignmentInfo:
+    """The facts about the loaded assignment that the batch files need."""
+    assignment = grader.assignment
+    return AssignmentInfo(assignment.name, assignment.title, assignment.fingerprint,
+                          tuple(ExerciseInfo(e.function, e.title, float(e.points)) for e in assignment.exercises))
+
+
+def grade_entry(grader: Grader, setup: GradingSetup, key: Mapping[str, Any], entry: Entry) -> Graded:
+    """Grade one submission and render its files; a grader failure becomes a failed Graded, not an exception."""
+    try:
+        result = grader.grade(entry.path)
+        texts = {"json": result_file_text(result, __version__, key)}
+        texts.update((name, render(result)) for name, render in setup.renderers.items())
+    except Exception as error:  # noqa: BLE001 - one submission's grader failure must not stop the batch
+        return Graded(entry, {}, 0.0, 0.0, "error", f"{type(error).__name__}: {error}"[:1000])
+    return Graded(entry, texts, result.score, result.max_score, result.status)
+
+
+class InProcessPool:
+    """Grades in this process, one submission after another: for one submission, where forking only costs time."""
+
+    def __init__(self, setup: GradingSetup) -> None:
+        self.setup = setup
+        self.grader: Grader | None = None
+
+    def start(self) -> AssignmentInfo:
+        self.grader = Grader(self.setup.assignment, self.setup.limits)
+        return assignment_info(self.grader)
+
+    def grade(self, entries: Sequence[Entry]) -> Iterator[Graded]:
+        assert self.grader is not None, "start() first"
+        key = grading_key(assignment_info(self.grader), self.setup.limits.wall_seconds)
+        for entry in entries:
+            yield grade_entry(self.grader, self.setup, key, entry)
+
+    def close(self) -> None:
+        if self.grader is not None:
+            self.grader.close()
+
+
+# ---- the grading process -------------------------------------------------------------------
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    write_frame(fd, json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+
+
+def _serve(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
+    """A grading process: build a Grader, say ready, then grade each path the main process sends until EOF."""
+    try:
+        grader = Grader(setup.assignment, setup.limits)
+    except GraderError as error:
+        _send(reply_fd, {"error": {"message": str(error), "exit_code": error.exit_code}})
+        return
+    with grader:
+        info = assignment_info(grader)
+        key = grading_key(info, setup.limits.wall_seconds)
+        _send(reply_fd, {"ready": info.to_json()})
+        while (frame := read_frame(request_fd, _MAX_FRAME_BYTES)) is not None:
+            request = json.loads(frame)
+            graded = grade_entry(grader, setup, key, Entry(request["index"], request["id"], request["path"]))
+            if graded.failure is not None:
+                _send(reply_fd, {"failed": {"index": graded.entry.index, "message": graded.failure}})
+                return  # the worker or the grader may be broken: the main process starts a fresh one
+            _send(reply_fd, {"graded": {"index": graded.entry.index, "score": graded.score,
+                                        "max_score": graded.max_score, "status": graded.status,
+                                        "formats": list(graded.texts)}})
+            for text in graded.texts.values():
+                write_frame(reply_fd, text.encode("utf-8"))
+
+
+def _child_main(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
+    """Run in the forked grading process; never returns into the main process's code."""
+    status = 70
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # nothing of ours prints here; stray warnings must not garble the progress bar
+            os.dup2(null, fd)
+        keep = {0, 1, 2, request_fd, reply_fd}
+        for name in os.listdir("/proc/self/fd"):  # the other processes' pipes, so their EOFs stay theirs
+            if int(name) not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(int(name))
+        _serve(setup, request_fd, reply_fd)
+        status = 0
+    except BaseException:  # noqa: BLE001 - the main process sees the exit status and the missing reply
+        pass
+    finally:
+        os._exit(status)
+
+
+# ---- the main process's side ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Process:
+    pid: int
+    request_fd: int
+    reply_fd: int
+    ready: bool = False
+    entry: Entry | None = None
+    deadline: float = 0.0
+
+
+class GradingPool:
+    """`processes` forked grading processes; `grade` yields results in completion order."""
+
+    def __init__(self, setup: GradingSetup, processes: int) -> None:
+        self.setup = setup
+        self.size = max(1, processes)
+        self.info: AssignmentInfo | None = None
+        self._processes: dict[int, _Process] = {}  # by reply fd
+        self._poller = select.poll()
+        self._exited: list[int] = []
+
+    def start(self) -> AssignmentInfo:
+        """Fork the grading processes and wait until each has loaded the assignment.
+
+        Raises:
+            SpecError: The assignment is invalid (exit 2).
+            InternalError: A grading process could not start.
+        """
+        for _ in range(self.size):
+            self._spawn()
+        while not all(process.ready for process in self._processes.values()):
+            for fd, _ in self._poller.poll():
+                self._receive_ready(self._processes[fd])
+        assert self.info is not None
+        return self.info
+
+    def grade(self, entries: Sequence[Entry]) -> Iterator[Graded]:
+        """Grade every entry once, in parallel; results come in completion order."""
+        pending = deque(entries)
+        per_entry = len(self.info.exercises if self.info else ()) * (self.setup.limits.wall_seconds + 2) + _SLACK_SECONDS
+        while pending or any(process.entry for process in self._processes.values()):
+            for process in list(self._processes.values()):
+                if process.ready and process.entry is None and pending:
+                    self._dispatch(process, pending.popleft(), per_entry)
+            if pending and not self._processes:
+                self._spawn()
+            now = time.monotonic()
+            deadlines = [process.deadline for process in self._processes.values() if process.entry]
+            wait = max(0.0, min(deadlines) - now) if deadlines else 1.0
+            for fd, _ in self._poller.poll(min(wait, 1.0) * 1000 + 1):
+                ready = self._processes.get(fd)
+                if ready is not None:
+                    yield from self._receive(ready, bool(pending))
+            for process in list(self._processes.values()):
+                if process.entry is not None and time.monotonic() > process.deadline:
+                    entry = process.entry
+                    self._retire(process, kill=True)
+                    yield _failed(entry, f"grading took longer than {per_entry:g} s; the grading process was stopped")
+            self._reap(block=False)
+
+    def close(self) -> None:
+        """Stop every grading process (they exit on EOF; stragglers are killed) and reap them."""
+        for process in list(self._processes.values()):
+            self._retire(process, kill=False)
+        deadline = time.monotonic() + _STOP_SECONDS
+        while self._exited and time.monotonic() < deadline:
+            self._reap(block=False)
+            if self._exited:
+                time.sleep(0.005)
+        for pid in self._exited:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._reap(block=True)
+
+    def __enter__(self) -> GradingPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---- internals -------------------------------------------------------------------------
+
+    def _spawn(self) -> _Process:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # or the child would inherit, and someday flush, our buffers
+            with contextlib.suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child_main(self.setup, request_read, reply_write)
+        os.close(request_read)
+        os.close(reply_write)
+        process = _Process(pid, request_write, reply_read)
+        self._processes[reply_read] = process
+        self._poller.register(reply_read, select.POLLIN)
+        return process
+
+    def _dispatch(self, process: _Process, entry: Entry, seconds: float) -> None:
+        process.entry = entry
+        process.deadline = time.monotonic() + seconds
+        try:
+            _send(process.request_fd, {"index": entry.index, "id": entry.id, "path": entry.path})
+        except OSError:
+            pass  # it died: its reply pipe reports EOF and the entry is failed there
+
+    def _read(self, process: _Process) -> dict[str, Any] | None:
+        """The next message, or None when the process has gone (EOF or a frame cut short)."""
+        try:
+            frame = read_frame(process.reply_fd, _MAX_FRAME_BYTES)
+            return None if frame is None else json.loads(frame)
+        except (OSError, DecodeError, ValueError):
+            return None
+
+    def _receive_ready(self, process: _Process) -> None:
+        message = self._read(process)
+        if message is None or not ("ready" in message or "error" in message):
+            status = self._retire(process, kill=True)
+            raise InternalError(f"a grading process could not start ({status})")
+        if "error" in message:
+            error = message["error"]
+            self._retire(process, kill=True)
+            if error.get("exit_code") == SpecError.exit_code:
+                raise SpecError(str(error.get("message")))
+            raise InternalError(str(error.get("message")))
+        info = AssignmentInfo.from_json(message["ready"])
+        if self.info is not None and info != self.info:
+            self._retire(process, kill=True)
+            raise InternalError("the assignment changed while the batch was running; run it again")
+        self.info = info
+        process.ready = True
+
+    def _receive(self, process: _Process, more_work: bool) -> Iterator[Graded]:
+        if not process.ready:
+            self._receive_ready(process)
+            return
+        entry = process.entry
+        message = self._read(process)
+        if message is not None and "graded" in message and entry is not None:
+            header = message["graded"]
+            texts = {}
+            for name in header["formats"]:
+                frame = read_frame(process.reply_fd, _MAX_FRAME_BYTES)
+                if frame is None:
+                    break
+                texts[name] = frame.decode("utf-8")
+            if len(texts) == len(header["formats"]) and header["index"] == entry.index:
+                process.entry = None
+                yield Graded(entry, texts, float(header["score"]), float(header["max_score"]), str(header["status"]))
+                return
+            message = None
+        if message is not None and "failed" in message and entry is not None:
+            self._retire(process, kill=False)
+            yield _failed(entry, str(message["failed"].get("message")))
+        else:
+            status = self._retire(process, kill=True)
+            if entry is not None:
+                yield _failed(entry, f"the grading process died ({status})")
+        if more_work:
+            self._spawn()
+
+    def _retire(self, process: _Process, kill: bool) -> str:
+        """Forget a process: close its pipes (it exits on EOF), kill it if asked; returns how it ended, if known."""
+        self._processes.pop(process.reply_fd, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._poller.unregister(process.reply_fd)
+        for fd in (process.request_fd, process.reply_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+        self._exited.append(process.pid)
+        return _describe_exit(process.pid) if kill else "exited"
+
+    def _reap(self, block: bool) -> None:
+        for pid in list(self._exited):
+            try:
+                done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done == pid:
+                self._exited.remove(pid)
+
+
+def _failed(entry: Entry, message: str) -> Graded:
+    return Graded(entry, {}, 0.0, 0.0, "error", message)
+
+
+def _describe_exit(pid: int) -> str:
+    """How a process ended, waiting briefly for it (it was just killed or closed)."""
+    for _ in range(200):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return "exit status unknown"
+        if done == pid:
+            if os.WIFSIGNALED(status):
+                number = os.WTERMSIG(status)
+                return f"killed by signal {number} ({signal.strsignal(number) or 'unknown'})"
+            return f"exit status {os.waitstatus_to_exitcode(status)}"
+        time.sleep(0.005)
+    return "still running; killed"
