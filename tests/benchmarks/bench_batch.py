@@ -1,0 +1,252 @@
+"""Benchmark: grade a class of realistic notebooks in one batch; compare with executing one notebook whole.
+
+Run from the project root, with the project installed in a venv (`pip install .`, so bytecode is compiled):
+    python tests/benchmarks/bench_batch.py --grade .venv/bin/grade [--count 1000] [--jobs 2]
+        [--sizes 250,500,1000] [--timeouts 0] [--nbclient-python .venv/bin/python]
+
+What it does:
+1. Generates `--count` notebooks of ≈300 KB (code cells padded with base64 image outputs, like an
+   executed notebook) from submissions_example/: correct ones, and copies of correct.ipynb with one
+   or two mistakes put in by string replacement (cost: λ/m instead of λ/2m, λ/2·m, ΣW instead of
+   ΣW², a W left out, the penalty not added; backward: λ·ΣW/m in dW1, λ/2m, a term left out, the
+   wrong sign, a term on db) plus the other examples (unfinished, syntax error, global, mutates).
+   Infinite loops are left out unless --timeouts K asks for K of them: each holds one grading slot
+   for --timeout seconds whatever the grader does, so they measure the time limit, not the grader.
+2. Runs `grade DIR --out OUT --jobs N` once per size in --sizes (default: just --count) and reports
+   wall time, notebooks/s, and the peak memory of the whole process tree, sampled every 50 ms from
+   /proc (sum of RSS, which counts pages shared between the forked processes once per process, and
+   sum of PSS, which splits them).
+3. With --nbclient-python (a Python with nbclient, ipykernel and matplotlib): executes one generated
+   correct notebook whole with nbclient, as notebook-executing graders do, with the course helpers
+   (reference/regularization/provided.py) importable as reg_utils and testCases, and the course's
+   training loops as they are (2 × 30,000 iterations).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "submissions_example"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+COST_MISTAKES = {
+    "cost: λ/m instead of λ/2m": ("lambd / (2 * m) *", "lambd / m *"),
+    "cost: λ/2·m": ("lambd / (2 * m) *", "lambd / 2 * m *"),
+    "cost: ΣW3 instead of ΣW3²": ("np.sum(np.square(W3))", "np.sum(W3)"),
+    "cost: W3 left out": (" + np.sum(np.square(W3))", ""),
+    "cost: penalty not added": ("cost = cross_entropy_cost + L2_regularization_cost", "cost = cross_entropy_cost"),
+}
+BACKWARD_MISTAKES = {
+    "backward: λ·ΣW1/m": ("+ lambd / m * W1", "+ (lambd * np.sum(W1)) / m"),
+    "backward: λ/2m in dW2": ("+ lambd / m * W2", "+ lambd / (2 * m) * W2"),
+    "backward: no term in dW3": (" + lambd / m * W3", ""),
+    "backward: wrong sign in dW2": ("+ lambd / m * W2", "- lambd / m * W2"),
+    "backward: term on db3": ("db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True)",
+                              "db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True) + lambd / m * b3"),
+}
+OTHER_EXAMPLES = ("correct_equivalent", "incomplete", "syntax_error", "uses_global", "mutates_inputs", "np_sum_mistake")
+
+
+def pad(notebook: dict, size_bytes: int, rng: random.Random) -> dict:
+    """Give every code cell an image output so that the notebook weighs about `size_bytes`."""
+    code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    payload_bytes = size_bytes * 3 // 4 // (len(code_cells) + 1)
+    for count, cell in enumerate(code_cells):
+        cell["execution_count"] = count + 1
+        image = base64.b64encode(rng.randbytes(payload_bytes)).decode()
+        cell["outputs"] = [{"output_type": "display_data", "metadata": {},
+                            "data": {"image/png": image, "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}]
+    return notebook
+
+
+def generate(folder: Path, count: int, timeouts: int = 0, size_bytes: int = 300_000, seed: int = 5) -> dict[str, int]:
+    """Write `count` notebooks into `folder`; returns how many of each kind (`student_0000.ipynb` is correct)."""
+    rng = random.Random(seed)
+    correct = (EXAMPLES / "correct.ipynb").read_text()
+    others = {name: (EXAMPLES / f"{name}.ipynb").read_text() for name in OTHER_EXAMPLES}
+    loop = (EXAMPLES / "infinite_loop.ipynb").read_text()
+    kinds: dict[str, int] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        draw = rng.random()
+        if 0 < number <= timeouts:
+            kind, text = "infinite loop", loop
+        elif number == 0 or draw < 0.30:
+            kind, text = "correct", correct
+        elif draw < 0.45:
+            kind = rng.choice(OTHER_EXAMPLES)
+            text = others[kind]
+        else:
+            text, names = correct, []
+            mistakes = [rng.choice(list(COST_MISTAKES.items()))] if draw < 0.65 else []
+            if draw >= 0.55:
+                mistakes.append(rng.choice(list(BACKWARD_MISTAKES.items())))
+            for name, (old, new) in mistakes:
+                assert old in text, (name, old)
+                text, names = text.replace(old, new, 1), [*names, name]
+            kind = " + ".join(names)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        notebook = pad(json.loads(text), size_bytes, rng)
+        (folder / f"student_{number:04d}.ipynb").write_text(json.dumps(notebook, indent=1))
+    return kinds
+
+
+class TreeMemory:
+    """Samples the summed RSS and PSS of a process and all its descendants every `interval` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak_rss = self.peak_pss = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as stat:
+                        parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(name))
+        tree, stack = [], [self.pid]
+        while stack:
+            pid = stack.pop()
+            tree.append(pid)
+            stack.extend(children.get(pid, []))
+        return tree
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = pss = 0
+            tree = self._tree()
+            for pid in tree:
+                try:
+                    with open(f"/proc/{pid}/statm") as statm:
+                        rss += int(statm.read().split()[1]) * PAGE
+                    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                        pss += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
+                except (OSError, StopIteration, ValueError):
+                    continue
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.peak_processes = max(self.peak_processes, len(tree))
+            self._stop.wait(self.interval)
+
+
+def run_batch(grade: list[str], folder: Path, out: Path, jobs: int, timeout: float) -> dict:
+    """Time one `grade DIR --out OUT --jobs N` and sample its memory."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [*grade, str(folder), "--out", str(out), "--jobs", str(jobs), "--timeout", str(timeout), "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with TreeMemory(process.pid) as memory:
+        _, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    # Every process of the tree is reaped by its parent, so the children's usage covers all of them.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"grade failed (exit {process.returncode}): {stderr.decode()[-2000:]}")
+    rows = (out / "grades.csv").read_text().splitlines()[1:]
+    return {"seconds": seconds, "graded": len(rows), "rss": memory.peak_rss, "pss": memory.peak_pss,
+            "processes": memory.peak_processes, "cpu": cpu}
+
+
+def time_nbclient(python: str, notebook: Path) -> float | None:
+    """Execute one notebook whole with nbclient in a scratch folder where the course modules exist."""
+    with tempfile.TemporaryDirectory() as scratch:
+        for module in ("reg_utils", "testCases"):
+            shutil.copy(ROOT / "reference" / "regularization" / "provided.py", Path(scratch) / f"{module}.py")
+        shutil.copy(notebook, Path(scratch) / "one.ipynb")
+        script = (
+            "import sys, time, nbformat\n"
+            "from nbclient import NotebookClient\n"
+            "nb = nbformat.read('one.ipynb', as_version=4)\n"
+            "started = time.perf_counter()\n"
+            "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': '.'}}).execute()\n"
+            "print(time.perf_counter() - started)\n"
+        )
+        started = time.perf_counter()
+        done = subprocess.run([python, "-c", script], cwd=scratch, capture_output=True, text=True)
+        total = time.perf_counter() - started
+        if done.returncode != 0:
+            print(f"nbclient run failed: {done.stderr[-1500:]}")
+            return None
+        print(f"  nbclient execute(): {float(done.stdout.split()[-1]):.1f} s (with interpreter and kernel start: "
+              f"{total:.1f} s)")
+        return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grade", default=shutil.which("grade") or f"{sys.executable} -m grader",
+                        help="the grade command to time (default: grade on PATH)")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--sizes", help="comma-separated batch sizes to time (default: --count)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--timeouts", type=int, default=0, help="how many notebooks never return (default 0)")
+    parser.add_argument("--nbclient-python", help="a Python with nbclient, ipykernel and matplotlib installed")
+    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",")] if arguments.sizes else [arguments.count]
+    grade = arguments.grade.split()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    try:
+        source = arguments.keep or scratch / "class"
+        started = time.perf_counter()
+        kinds = generate(source, max(sizes), arguments.timeouts)
+        files = sorted(source.glob("*.ipynb"))
+        megabytes = sum(path.stat().st_size for path in files) / 1e6
+        print(f"generated {len(files)} notebooks, {megabytes / len(files) * 1000:.0f} KB each on average, "
+              f"in {time.perf_counter() - started:.1f} s; kinds: {len(kinds)} "
+              f"({kinds.get('correct', 0)} correct)")
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before; grade = {arguments.grade}; "
+              f"--jobs {arguments.jobs}")
+        for size in sizes:
+            folder = source
+            if size != len(files):
+                folder = scratch / f"first-{size}"
+                folder.mkdir()
+                for path in files[:size]:
+                    os.symlink(path, folder / path.name)
+            measured = run_batch(grade, folder, scratch / f"out-{size}", arguments.jobs, arguments.timeout)
+            assert measured["graded"] == size, measured
+            cpu_each = 1000 * measured["cpu"] / size
+            print(f"  {size:5d} notebooks: {measured['seconds']:6.2f} s, {size / measured['seconds']:6.1f} notebooks/s, "
+                  f"{1000 * measured['seconds'] / size:5.1f} ms each; CPU {cpu_each:.1f} ms each (all processes; "
+                  f"ceiling on {os.cpu_count()} idle CPUs: {1000 * (os.cpu_count() or 1) / cpu_each:.0f}/s); "
+                  f"peak memory of the tree: RSS sum {measured['rss'] / 2**20:.0f} MiB, "
+                  f"PSS sum {measured['pss'] / 2**20:.0f} MiB ({measured['processes']} processes)")
+        if arguments.nbclient_python:
+            time_nbclient(arguments.nbclient_python, source / "student_0000.ipynb")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
