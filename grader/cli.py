@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                "Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
                "3 the grader failed.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH",
+    parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="notebooks (.ipynb), Python files (.py), folders (searched for *.ipynb) or globs")
     parser.add_argument("--assignment", metavar="NAME|PATH",
                         help="assignment name or folder with assignment.yaml (default: detected)")
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g})")
     parser.add_argument("--min-score", metavar="X",
                         help="exit 1 when a submission scores below X points (or X%% of the maximum, e.g. 80%%)")
-    parser.add_argument("--version", action="version", version=f"grade {__version__}")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="with --version: also say which sandbox layers are in force on this machine")
     return parser
 
 
@@ -114,6 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    if arguments.version:
+        print(f"grade {__version__}")
+        if arguments.verbose:
+            from grader.sandbox import describe_sandbox
+
+            print(describe_sandbox())
+        return 0
+    if not arguments.paths:
+        raise UsageError("give at least one notebook, Python file or folder (see grade --help)")
     if not arguments.timeout > 0:
         raise UsageError("--timeout must be positive")
     if arguments.jobs < 1:

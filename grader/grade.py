@@ -68,7 +68,8 @@ class Grader:
         if submission.problem is not None:
             exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
             return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
-                                    "error", exercises, (("unreadable", submission.problem),))
+                                    "error", exercises, (("unreadable", submission.problem),),
+                                    self.worker.layers_in_force)
         extractions = extract_functions(submission, [exercise.function for exercise in assignment.exercises])
         exercises = tuple(
             self._grade_exercise(exercise, extraction)
@@ -77,7 +78,7 @@ class Grader:
         score = round(sum(exercise.score for exercise in exercises), 2)
         status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
-                                status, exercises)
+                                status, exercises, sandbox=self.worker.layers_in_force)
 
     def _grade_exercise(self, exercise: Exercise, extraction: Extraction) -> ExerciseResult:
         if not extraction.found:

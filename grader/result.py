@@ -41,6 +41,8 @@ class SubmissionResult:
     exercises: tuple[ExerciseResult, ...]
     errors: tuple[tuple[str, str], ...] = ()
     """(kind, message) for problems with the submission as a whole."""
+    sandbox: tuple[str, ...] = ()
+    """The isolation layers in force while this submission ran (see grader.sandbox.describe_sandbox)."""
 
 
 def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
@@ -55,6 +57,7 @@ def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
         "status": result.status,
         "exercises": [_exercise_json(exercise) for exercise in result.exercises],
         "errors": [{"kind": kind, "message": message} for kind, message in result.errors],
+        "sandbox": list(result.sandbox),
     }
 
 
@@ -148,11 +151,14 @@ def from_json(document: Any) -> SubmissionResult:
     for index, item in enumerate(top["errors"]):
         fields = _fields(item, f"errors[{index}]", {"kind": str, "message": str})
         errors.append((fields["kind"], fields["message"]))
+    sandbox = document.get("sandbox", [])  # added to the contract later: older results lack it
+    if type(sandbox) is not list:
+        raise ValueError("result.sandbox: expected a list")
     return SubmissionResult(
         submission["path"], submission["sha256"], assignment["name"], assignment["title"], float(top["score"]),
         float(top["max_score"]), top["status"],
         tuple(exercise(item, f"exercises[{index}]") for index, item in enumerate(top["exercises"])),
-        tuple(errors),
+        tuple(errors), _strings(sandbox, "result.sandbox"),
     )
 
 

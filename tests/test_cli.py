@@ -181,3 +181,18 @@ def test_console_script_and_module_agree():
     via_module = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
     strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "submission"}  # noqa: E731
     assert strip(via_script.stdout) == strip(via_module.stdout)
+
+
+def test_version_verbose_and_result_say_which_sandbox_layers_are_in_force():
+    done = subprocess.run([sys.executable, "-m", "grader", "--version", "--verbose"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("grade ")
+    in_force = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("+ ")]
+    assert "clean-worker" in in_force and "rlimits" in in_force
+    result = grade_json(EXAMPLES / "correct.ipynb")
+    assert result["sandbox"] == in_force
+
+
+def test_no_path_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "grader"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "at least one" in done.stderr
