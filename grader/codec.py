@@ -335,3 +335,20 @@ def _read_up_to(fd: int, size: int) -> bytes:
             break
         received += count
     return bytes(view[:received])
+
+
+def same_value(before: Any, after: Any) -> bool:
+    """Exact equality of wire values, arrays included (how in-place mutation of arguments is detected)."""
+    if isinstance(before, np.ndarray) or isinstance(after, np.ndarray):
+        return (
+            isinstance(before, np.ndarray) and isinstance(after, np.ndarray)
+            and before.shape == after.shape and before.dtype == after.dtype
+            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        )
+    if isinstance(before, dict) and isinstance(after, dict):
+        return before.keys() == after.keys() and all(same_value(before[k], after[k]) for k in before)
+    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+        return type(before) is type(after) and len(before) == len(after) and all(
+            same_value(x, y) for x, y in zip(before, after)
+        )
+    return type(before) is type(after) and (before == after or before != before and after != after)

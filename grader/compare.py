@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.codec import Unsupported
+from grader.codec import Unsupported, same_value  # noqa: F401  (same_value: part of this module's API)
 from grader.spec import Exercise, Tolerance
 
 
@@ -96,20 +96,3 @@ def expected_outputs(exercise: Exercise, value: Any) -> dict[str, np.ndarray]:
     if outputs.problem or outputs.missing:
         raise ValueError(f"reference for {exercise.function} returned an unexpected value: {outputs.problem or outputs.missing}")
     return dict(outputs.values)
-
-
-def same_value(before: Any, after: Any) -> bool:
-    """Exact equality of decoded values, arrays included (used to detect in-place mutation)."""
-    if isinstance(before, np.ndarray) or isinstance(after, np.ndarray):
-        return (
-            isinstance(before, np.ndarray) and isinstance(after, np.ndarray)
-            and before.shape == after.shape and before.dtype == after.dtype
-            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
-        )
-    if isinstance(before, dict) and isinstance(after, dict):
-        return before.keys() == after.keys() and all(same_value(before[k], after[k]) for k in before)
-    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
-        return type(before) is type(after) and len(before) == len(after) and all(
-            same_value(x, y) for x, y in zip(before, after)
-        )
-    return type(before) is type(after) and (before == after or before != before and after != after)

@@ -83,9 +83,12 @@ def _mutation(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWrite
 def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
                      writer: _FindingWriter) -> tuple[list[Finding], bool]:
     """Findings for wrong outputs, and whether a detection also explains the calls that raised."""
-    findings = []
+    findings: list[Finding] = []
     explained: set[str] = set()
     errors_explained = False
+    raised = any(trial.outcome is not None and trial.outcome.error for trial in trials)
+    if not raised and not any(_is_wrong(exercise, trials, name) for name in _output_names(exercise, trials)):
+        return findings, errors_explained  # every output right on every call: nothing to explain
     for mistake_id, detector in exercise.detectors.items():  # in spec order: earlier ids take precedence
         for detection in detector(exercise, trials):
             if detection.outputs and all(output in explained or explained & _ancestors(exercise, output)

@@ -46,6 +46,11 @@ class Grader:
         try:
             self.assignment = load_assignment(find_assignment(assignment, sample_text))
             self._references = {exercise.function: _reference_probes(exercise) for exercise in self.assignment.exercises}
+            # Each probe, then its baseline variant when it has one: the same calls for every submission.
+            self._calls = {function: tuple(arguments for reference in references
+                                           for arguments in (reference.probe.arguments, reference.baseline_arguments)
+                                           if arguments is not None)
+                           for function, references in self._references.items()}
         except BaseException:
             self.worker.close()
             raise
@@ -87,18 +92,14 @@ class Grader:
                               else ("missing", "function not found"))
             return _not_run(exercise, status, reason, findings)
         references = self._references[exercise.function]
-        calls: list[tuple[Any, ...]] = []
-        for reference in references:
-            calls.append(reference.probe.arguments)
-            if reference.baseline_arguments is not None:
-                calls.append(reference.baseline_arguments)
         job = Job(
             source=extraction.source,
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
-            calls=tuple(calls),
+            calls=self._calls[exercise.function],
             served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules
                             if name in extraction.imported_modules},
+            calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
         )
         run = self.worker.run(job)
         trials = _trials(exercise, references, run)
