@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,17 +91,8 @@ class Extraction:
         return Location(origin[0], origin[1], self.source.split("\n")[module_line - 1].strip())
 
     def function_node(self) -> ast.FunctionDef | None:
-        """The graded function's AST, with line numbers of `source`."""
-        if not self.found:
-            return None
-        try:
-            tree = ast.parse(self.source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == self.function:
-                return node
-        return None
+        """The graded function's AST, with line numbers of `source` (shared: do not modify it)."""
+        return _function_node(self.source, self.function) if self.found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +118,15 @@ class _Notebook:
             code = _sanitize(cell.source)
             lines = tuple(code.split("\n"))
             try:
-                tree = ast.parse(code)
-                _check_depth(tree)
+                statements = list(_top_level_statements(ast.parse(code).body))
+                # Only definitions are ever walked in depth (and run): check their nesting, not the whole cell's.
+                for statement in statements:
+                    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        _check_depth(statement)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 self._remember_broken(cell.index, cell.source, lines, error)
                 continue
-            for statement in _top_level_statements(tree.body):
+            for statement in statements:
                 self._bind(cell.index, statement, lines)
 
     def _remember_broken(self, cell: int, raw: str, lines: tuple[str, ...], error: Exception) -> None:
@@ -251,6 +246,19 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _function_node(source: str, function: str) -> ast.FunctionDef | None:
+    # Diagnosis asks for the node many times per exercise; parsing once is enough.
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return node
+    return None
+
+
 def _imported_modules(source: str) -> tuple[str, ...]:
     modules: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -296,11 +304,22 @@ def _top_level_statements(body: list[ast.stmt]):
 
 
 def _assigned_names(statement: ast.stmt) -> set[str]:
-    return {
-        node.id
-        for node in ast.walk(statement)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
-    }
+    """Names a top-level statement binds, looking at its targets only (a value can be huge and deep)."""
+    if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):  # a training loop assigns globals in its body
+        inner = {name for child in statement.body + statement.orelse for name in _assigned_names(child)}
+        return inner | (_assigned_names(ast.Assign([statement.target], ast.Constant(None)))
+                        if isinstance(statement, (ast.For, ast.AsyncFor)) else set())
+    if isinstance(statement, ast.Assign):
+        targets: list[ast.AST] = list(statement.targets)
+    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
+        targets = [statement.target]
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
+    elif isinstance(statement, ast.Delete):
+        targets = list(statement.targets)
+    else:
+        return set()
+    return {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
 
 
 def _free_names(node: ast.stmt) -> set[str]:

@@ -91,3 +91,8 @@ def test_star_import_kept_when_a_name_is_unresolved():
 def test_transitive_helpers_and_classes():
     extraction = extract("f", "class Box:\n    pass", "def g():\n    return Box()", "def f():\n    return g()")
     assert "class Box" in extraction.source and "def g" in extraction.source
+
+
+def test_variables_assigned_in_a_top_level_loop_are_notebook_globals():
+    extraction = extract("f", "for i in range(3):\n    m = i", "def f(X):\n    return X / m")
+    assert extraction.notebook_globals == ("m",)
