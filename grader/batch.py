@@ -114,7 +114,7 @@ def failure_result(info: AssignmentInfo, path: str, message: str) -> SubmissionR
 def run_batch(options: BatchOptions) -> int:
     """Grade the selected submissions and write every output; returns the exit status."""
     from grader.pool import GradingPool, GradingSetup, InProcessPool
-    from grader.spec import find_assignment
+    from grader.spec import find_assignment, sample_text
 
     below = min_score_test(options.min_score)
     if options.resume and options.out is None:
@@ -159,17 +159,6 @@ def run_batch(options: BatchOptions) -> int:
     if options.out is not None:
         outcomes = write_batch_files(options.out, manifest)
     return exit_status(outcomes, below)
-
-
-def sample_text(paths: Sequence[str]) -> str:
-    """The start of the first readable submission of the whole input list, to detect the assignment."""
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                return file.read(4 << 20)
-        except OSError:
-            continue
-    return ""
 
 
 def _renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:

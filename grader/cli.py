@@ -20,6 +20,7 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import GraderError, UsageError
 from grader.grade import Grader
+from grader.spec import sample_text
 from grader.render import RENDERERS
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
@@ -137,7 +138,7 @@ def _run(arguments: argparse.Namespace) -> int:
         return _run_batch(arguments, paths, formats)
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     limits = Limits(wall_seconds=arguments.timeout)
-    with Grader(arguments.assignment, limits, sample_text=_sample(paths)) as grader:
+    with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
         result = grader.grade(paths[0])
     below = _below(result, arguments.min_score)
     for name in formats:
@@ -193,17 +194,6 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
             seen.add(real)
             unique.append(spelling)
     return unique
-
-
-def _sample(paths: Sequence[str]) -> str:
-    """The start of the first readable submission, to detect the assignment from its function names."""
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                return file.read(4 << 20)
-        except OSError:
-            continue
-    return ""
 
 
 def _below(result: SubmissionResult, min_score: str | None) -> bool:

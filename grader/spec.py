@@ -10,7 +10,7 @@ import hashlib
 import importlib
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,17 @@ def find_assignment(name_or_path: str | None, submission_text: str = "") -> Path
     # Detect by which assignment's function names appear most in the submission.
     folders = [builtin_assignments_folder() / name for name in names]
     return max(folders, key=lambda folder: sum(f in submission_text for f in _function_names(folder)))
+
+
+def sample_text(paths: Sequence[str]) -> str:
+    """The start of the first readable submission, to detect the assignment from its function names."""
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                return file.read(4 << 20)
+        except OSError:
+            continue
+    return ""
 
 
 def _builtin_names() -> list[str]:
