@@ -20,10 +20,10 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import GraderError, UsageError
 from grader.grade import Grader
-from grader.spec import sample_text
 from grader.render import RENDERERS
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
+from grader.spec import sample_text
 
 CI_FORMATS = ("gradescope", "junit")
 """Formats rendered by grader.ci_formats (through grader.batch); the others are grader.render's."""
