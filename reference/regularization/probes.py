@@ -62,11 +62,17 @@ _MAX_ATTEMPTS = 10_000  # for first_valid_attempts(): the limits above are loose
 
 def cost_probes() -> list[Probe]:
     """Return probes for ``compute_cost_with_regularization(A3, Y, parameters, lambd)``."""
-    probes = [{"name": _FIXED_NAME, "arguments": _fixed_cost_arguments()}]
+    return [{"name": _FIXED_NAME, "arguments": _fixed_cost_arguments()},
+            *_generated(_cost_draw, lambda layout: layout.cost_attempt)]
+
+
+def _generated(draw, attempt_of) -> list[Probe]:
+    """One probe per layout, from its recorded draw; a draw that breaks the constraints is a bug here."""
+    probes = []
     for layout in _LAYOUTS:
-        arguments = _cost_draw(layout, layout.cost_attempt)
+        arguments = draw(layout, attempt_of(layout))
         if arguments is None:
-            raise RuntimeError(f"cost probe {layout.name!r} violates the probe constraints")
+            raise RuntimeError(f"probe {layout.name!r} violates the probe constraints")
         probes.append({"name": layout.name, "arguments": arguments})
     return probes
 
@@ -114,13 +120,8 @@ def backward_probes() -> list[Probe]:
     # The hand-picked numbers must meet the same constraints as the generated ones.
     if not (_weight_sums_ok(parameters) and _activations_ok(cache, X.shape[1])):  # pragma: no cover
         raise RuntimeError("the fixed backward probe violates the probe constraints")
-    probes = [{"name": _FIXED_NAME, "arguments": (X, Y, cache, _FIXED_LAMBD)}]
-    for layout in _LAYOUTS:
-        arguments = _backward_draw(layout, layout.backward_attempt)
-        if arguments is None:
-            raise RuntimeError(f"backward probe {layout.name!r} violates the probe constraints")
-        probes.append({"name": layout.name, "arguments": arguments})
-    return probes
+    return [{"name": _FIXED_NAME, "arguments": (X, Y, cache, _FIXED_LAMBD)},
+            *_generated(_backward_draw, lambda layout: layout.backward_attempt)]
 
 
 def _fixed_parameters() -> dict[str, np.ndarray]:
