@@ -5,6 +5,7 @@ or option fails when it is loaded, not in the middle of a batch.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -213,9 +214,13 @@ def _baseline_values(context: CheckContext) -> tuple[float, str]:
     return _compare_outputs(context, pairs)
 
 
-@check("added-term-values", outputs=list)
+@check("added-term-values", outputs=list, parts=str)
 def _added_term_values(context: CheckContext) -> tuple[float, str]:
-    """What the non-baseline arguments add (output − baseline output) matches the reference's."""
+    """What the non-baseline arguments add (output − baseline output) matches the reference's.
+
+    With `parts` (a `file.py:function` giving the correct term as named parts, e.g. one per layer),
+    a single wrong output whose term is exactly some of the parts on every probe earns their share.
+    """
     pairs = []
     for trial in context.trials:
         if trial.baseline_expected is None:
@@ -230,7 +235,30 @@ def _added_term_values(context: CheckContext) -> tuple[float, str]:
         }
         expected = {name: trial.expected[name] - trial.baseline_expected[name] for name in trial.expected}
         pairs.append((trial, got, expected))
-    return _compare_outputs(context, pairs)
+    fraction, message = _compare_outputs(context, pairs)
+    outputs = _selected_outputs(context)
+    if fraction < 1.0 and "parts" in context.spec.options and len(outputs) == 1:
+        kept, total = _parts_present(context, pairs, outputs[0])
+        if kept:
+            fraction = len(kept) / total
+            message += f"; it is exactly the part for {', '.join(kept)} ({fraction:.0%} of the term) on every probe"
+    return fraction, message
+
+
+def _parts_present(context: CheckContext, pairs: Sequence[tuple[Trial, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]],
+                   output: str) -> tuple[tuple[str, ...], int]:
+    """(the largest proper subset of the term's parts the student's term equals on every probe, number of parts)."""
+    parts_of = context.assignment.resolve(context.spec.options["parts"])
+    tables = [(got.get(output), parts_of(*trial.probe.arguments)) for trial, got, _ in pairs]
+    if not tables or any(value is None or value.size != 1 for value, _ in tables):
+        return (), 0
+    names = list(tables[0][1])
+    for size in range(len(names) - 1, 0, -1):
+        for subset in itertools.combinations(names, size):
+            if all(close(value.reshape(()), np.asarray(sum(parts[name] for name in subset)), context.exercise.tolerance)
+                   for value, parts in tables):
+                return subset, len(names)
+    return (), len(names)
 
 
 @check("gradient", required=("cost",), cost=str, epsilon=float, threshold=float, max_probes=int)

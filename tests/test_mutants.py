@@ -67,3 +67,13 @@ def test_wrong_case_keys_are_named(grader, folder):
     result = grader.grade(write(Mutant("lowercase-key", backward={"keys": keys}), folder))
     ids = {finding.id for finding in result.exercises[1].findings}
     assert {"grad.missing-keys", "grad.wrong-keys"} <= ids
+
+
+def test_a_penalty_missing_layers_earns_the_share_of_the_layers_it_has(grader, folder):
+    for name, kept in (("cost-only-W1", 1), ("cost-without-W3", 2)):
+        mutant = next(m for m in MUTANTS if m.name == name)
+        penalty = next(c for c in grader.grade(write(mutant, folder)).exercises[0].checks if "penalty" in c.name)
+        assert penalty.score == pytest.approx(round(penalty.max_score * kept / 3, 2)), (name, penalty)
+    coefficient = next(m for m in MUTANTS if m.name == "cost-coefficient-lambd-over-m")
+    penalty = next(c for c in grader.grade(write(coefficient, folder)).exercises[0].checks if "penalty" in c.name)
+    assert penalty.score == 0  # a wrong coefficient is no layer's term

@@ -35,6 +35,12 @@ def compute_cost_with_regularization(A3: np.ndarray, Y: np.ndarray,
     return float(compute_cost(A3, Y) + lambd / (2 * m) * squared_norms)
 
 
+def penalty_parts(A3: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray], lambd: float) -> dict[str, float]:
+    """The L2 penalty as one part per layer, (λ/2m)·‖W_l‖²: partial credit for a penalty missing layers."""
+    m = Y.shape[1]
+    return {f"W{layer}": float(lambd / (2 * m) * np.sum(np.square(parameters[f"W{layer}"]))) for layer in (1, 2, 3)}
+
+
 def backward_propagation_with_regularization(X: np.ndarray, Y: np.ndarray,
                                              cache: tuple[np.ndarray, ...],
                                              lambd: float) -> dict[str, np.ndarray]:
