@@ -249,10 +249,13 @@ def _parts_present(context: CheckContext, pairs: Sequence[tuple[Trial, Mapping[s
                    output: str) -> tuple[tuple[str, ...], int]:
     """(the largest proper subset of the term's parts the student's term equals on every probe, number of parts)."""
     parts_of = context.assignment.resolve(context.spec.options["parts"])
-    tables = [(got.get(output), parts_of(*trial.probe.arguments)) for trial, got, _ in pairs]
-    if not tables or any(value is None or value.size != 1 for value, _ in tables):
-        return (), 0
-    names = list(tables[0][1])
+    tables = []
+    for trial, got, _ in pairs:
+        value = got.get(output)
+        if value is None or value.size != 1:
+            return (), 0
+        tables.append((value, parts_of(*trial.probe.arguments)))
+    names = list(tables[0][1]) if tables else []
     for size in range(len(names) - 1, 0, -1):
         for subset in itertools.combinations(names, size):
             if all(close(value.reshape(()), np.asarray(sum(parts[name] for name in subset)), context.exercise.tolerance)
