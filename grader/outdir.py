@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.result import SubmissionResult, to_json
+from grader.result import SubmissionResult, json_fields, to_json
 
 MANIFEST_SCHEMA = "grader.batch/1"
 MANIFEST_FILE = "manifest.json"
@@ -63,10 +63,11 @@ class AssignmentInfo:
     @classmethod
     def from_json(cls, value: Any) -> AssignmentInfo:
         """Raises ValueError when `value` is not what `to_json` writes."""
-        fields = _object(value, "assignment", name=str, title=str, fingerprint=str, exercises=list)
+        fields = json_fields(value, "assignment", {"name": str, "title": str, "fingerprint": str, "exercises": list})
         exercises = []
         for index, item in enumerate(fields["exercises"]):
-            exercise = _object(item, f"assignment.exercises[{index}]", function=str, title=str, max_score=(int, float))
+            exercise = json_fields(item, f"assignment.exercises[{index}]",
+                                   {"function": str, "title": str, "max_score": (int, float)})
             exercises.append(ExerciseInfo(exercise["function"], exercise["title"], float(exercise["max_score"])))
         return cls(fields["name"], fields["title"], fields["fingerprint"], tuple(exercises))
 
@@ -113,12 +114,14 @@ class Manifest:
         path = folder / MANIFEST_FILE
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            fields = _object(document, "manifest", schema=str, grader_version=str, assignment=dict,
-                             timeout_seconds=(int, float), formats=list, shard=dict, total=int, submissions=list)
+            fields = json_fields(document, "manifest", {
+                "schema": str, "grader_version": str, "assignment": dict, "timeout_seconds": (int, float),
+                "formats": list, "shard": dict, "total": int, "submissions": list})
             if fields["schema"] != MANIFEST_SCHEMA:
                 raise ValueError(f"schema is {fields['schema']!r}, not {MANIFEST_SCHEMA!r}")
-            shard = _object(fields["shard"], "shard", index=int, count=int)
-            entries = tuple(Entry(**_object(item, f"submissions[{index}]", index=int, id=str, path=str))
+            shard = json_fields(fields["shard"], "shard", {"index": int, "count": int})
+            entries = tuple(Entry(**json_fields(item, f"submissions[{index}]",
+                                                {"index": int, "id": str, "path": str}))
                             for index, item in enumerate(fields["submissions"]))
             if not all(type(name) is str for name in fields["formats"]):
                 raise ValueError("formats: expected a list of strings")
@@ -129,16 +132,6 @@ class Manifest:
             raise ValueError(f"{path}: {error}") from None
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
-
-
-def _object(value: Any, where: str, **types: Any) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise ValueError(f"{where}: expected an object")
-    for name, kind in types.items():
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if type(value.get(name)) not in kinds:
-            raise ValueError(f"{where}.{name}: missing or not a {' or '.join(k.__name__ for k in kinds)}")
-    return {name: value[name] for name in types}
 
 
 def submission_ids(paths: Sequence[str], per_submission_suffixes: Iterable[str] = SUFFIXES.values()) -> list[str]:

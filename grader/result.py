@@ -104,22 +104,22 @@ def from_json(document: Any) -> SubmissionResult:
     from grader.extract import Location  # a leaf of grader.diagnose, already imported above
 
 
-    top = _fields(document, "result", {"schema": str, "grader_version": str, "submission": dict, "assignment": dict,
+    top = json_fields(document, "result", {"schema": str, "grader_version": str, "submission": dict, "assignment": dict,
                                        "score": (int, float), "max_score": (int, float), "status": str,
                                        "exercises": list, "errors": list})
     if top["schema"] != SCHEMA:
         raise ValueError(f"result: schema is {top['schema']!r}, not {SCHEMA!r}")
-    submission = _fields(top["submission"], "submission", {"path": str, "sha256": str})
-    assignment = _fields(top["assignment"], "assignment", {"name": str, "title": str})
+    submission = json_fields(top["submission"], "submission", {"path": str, "sha256": str})
+    assignment = json_fields(top["assignment"], "assignment", {"name": str, "title": str})
 
     def location(value: Any, where: str) -> Location | None:
         if value is None:
             return None
-        fields = _fields(value, where, {"cell": int, "line": int, "code": str})
+        fields = json_fields(value, where, {"cell": int, "line": int, "code": str})
         return Location(fields["cell"], fields["line"], fields["code"])
 
     def finding(value: Any, where: str) -> Finding:
-        fields = _fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
+        fields = json_fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
                                         "evidence": str, "explanation": str, "fix": str})
         math = value.get("math", "")  # added to the contract later: older results lack it
         if type(math) is not str:
@@ -129,13 +129,13 @@ def from_json(document: Any) -> SubmissionResult:
                        explanation=fields["explanation"], fix=fields["fix"], math=math)
 
     def check(value: Any, where: str) -> CheckResult:
-        fields = _fields(value, where, {"name": str, "passed": bool, "score": (int, float),
+        fields = json_fields(value, where, {"name": str, "passed": bool, "score": (int, float),
                                         "max_score": (int, float), "message": str})
         return CheckResult(fields["name"], fields["passed"], float(fields["score"]), float(fields["max_score"]),
                            fields["message"])
 
     def exercise(value: Any, where: str) -> ExerciseResult:
-        fields = _fields(value, where, {"function": str, "title": str, "score": (int, float),
+        fields = json_fields(value, where, {"function": str, "title": str, "score": (int, float),
                                         "max_score": (int, float), "status": str, "checks": list, "findings": list})
         notes = value.get("notes", [])
         if type(notes) is not list:
@@ -149,7 +149,7 @@ def from_json(document: Any) -> SubmissionResult:
 
     errors = []
     for index, item in enumerate(top["errors"]):
-        fields = _fields(item, f"errors[{index}]", {"kind": str, "message": str})
+        fields = json_fields(item, f"errors[{index}]", {"kind": str, "message": str})
         errors.append((fields["kind"], fields["message"]))
     sandbox = document.get("sandbox", [])  # added to the contract later: older results lack it
     if type(sandbox) is not list:
@@ -162,7 +162,7 @@ def from_json(document: Any) -> SubmissionResult:
     )
 
 
-def _fields(value: Any, where: str, types: dict[str, Any]) -> dict[str, Any]:
+def json_fields(value: Any, where: str, types: dict[str, Any]) -> dict[str, Any]:
     """The named fields of a JSON object, each checked against its type (bool is never a number)."""
     if type(value) is not dict:
         raise ValueError(f"{where}: expected an object")
