@@ -36,7 +36,7 @@ from grader.outdir import (
 )
 from grader.progress import Progress
 from grader.reports import GRADER_FAILURE, ClassReport
-from grader.result import ExerciseResult, SubmissionResult, from_json
+from grader.result import ExerciseResult, SubmissionResult, from_json, min_score_test
 from grader.sandbox import Limits
 
 if TYPE_CHECKING:
@@ -74,19 +74,6 @@ class _Outcome:
     score: float
     max_score: float
     failure: bool
-
-
-def min_score_test(min_score: str | None) -> Callable[[float, float], bool]:
-    """`--min-score X` or `X%` → a test (score, max) → below? Raises UsageError on a bad value."""
-    if min_score is None:
-        return lambda score, maximum: False
-    try:
-        value = float(min_score[:-1] if min_score.endswith("%") else min_score)
-    except ValueError:
-        raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
-    if min_score.endswith("%"):
-        return lambda score, maximum: score < value / 100 * maximum - 1e-9
-    return lambda score, maximum: score < value - 1e-9
 
 
 def exit_status(outcomes: Sequence[_Outcome], below: Callable[[float, float], bool]) -> int:

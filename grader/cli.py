@@ -21,7 +21,7 @@ from grader import __version__
 from grader.errors import GraderError, UsageError
 from grader.grade import Grader
 from grader.render import RENDERERS
-from grader.result import SubmissionResult
+from grader.result import min_score_test
 from grader.sandbox import Limits
 from grader.spec import sample_text
 
@@ -136,14 +136,14 @@ def _run(arguments: argparse.Namespace) -> int:
               and not set(formats) & set(CI_FORMATS) and not os.environ.get("GITHUB_STEP_SUMMARY"))
     if not single:
         return _run_batch(arguments, paths, formats)
+    below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     limits = Limits(wall_seconds=arguments.timeout)
     with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
         result = grader.grade(paths[0])
-    below = _below(result, arguments.min_score)
     for name in formats:
         print(RENDERERS[name](result, __version__, colour), flush=True)
-    return 1 if below else 0
+    return 1 if below(result.score, result.max_score) else 0
 
 
 def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[str]) -> int:
@@ -194,13 +194,3 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
             seen.add(real)
             unique.append(spelling)
     return unique
-
-
-def _below(result: SubmissionResult, min_score: str | None) -> bool:
-    if min_score is None:
-        return False
-    try:
-        threshold = (float(min_score[:-1]) / 100 * result.max_score) if min_score.endswith("%") else float(min_score)
-    except ValueError:
-        raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
-    return result.score < threshold - 1e-9

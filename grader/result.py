@@ -1,10 +1,12 @@
 """Graded results: the records every renderer reads, and their JSON form (DESIGN.md §3.2)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from grader.checks import CheckResult
+from grader.errors import UsageError
 from grader.diagnose import Finding
 
 SCHEMA = "grader.result/1"
@@ -183,3 +185,16 @@ def _strings(values: list, where: str) -> tuple[str, ...]:
     if not all(type(value) is str for value in values):
         raise ValueError(f"{where}: expected a list of strings")
     return tuple(values)
+
+
+def min_score_test(min_score: str | None) -> Callable[[float, float], bool]:
+    """`--min-score X` or `X%` → a test (score, max) → below? Raises UsageError on a bad value."""
+    if min_score is None:
+        return lambda score, maximum: False
+    try:
+        value = float(min_score[:-1] if min_score.endswith("%") else min_score)
+    except ValueError:
+        raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
+    if min_score.endswith("%"):
+        return lambda score, maximum: score < value / 100 * maximum - 1e-9
+    return lambda score, maximum: score < value - 1e-9
