@@ -329,8 +329,7 @@ class _FindingWriter:
         if failure.kind == "timeout" and failure.error is not None:
             location = self._loop_around(failure.error.line) or location
         if failure.kind in ("timeout", "memory-limit", "output-limit", "crashed"):
-            limit = failure.message.rpartition(" than ")[2] or failure.message
-            return self.general(failure.kind, (), location, failure.message, limit=limit, message=failure.message)
+            return self.general(failure.kind, (), location, failure.message, message=failure.message)
         if failure.error is not None:
             return self.error(failure.error, 1, 1)
         return self.general("exception", (), location, failure.message, error=failure.message)

@@ -225,12 +225,11 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
     node = graded.node
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     definition = Location(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
-    try:
-        imported = _imported_modules(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+    if _module_tree(source) is None:
         # Pieces that parse in their cells but not together (rare layouts): say so, never crash.
-        problem = SyntaxProblem(definition, f"{type(error).__name__}: the function cannot be taken out of its cell")
+        problem = SyntaxProblem(definition, "SyntaxError: the function cannot be taken out of its cell")
         return _empty(graded.name, count=count, syntax_error=problem, definition=definition)
+    imported = _imported_modules(source)
     return Extraction(
         function=graded.name,
         source=source,
@@ -247,11 +246,17 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
 
 
 @functools.lru_cache(maxsize=32)
-def _function_node(source: str, function: str) -> ast.FunctionDef | None:
-    # Diagnosis asks for the node many times per exercise; parsing once is enough.
+def _module_tree(source: str) -> ast.Module | None:
+    # Extraction and diagnosis look at the extracted module many times; parsing it once is enough.
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _function_node(source: str, function: str) -> ast.FunctionDef | None:
+    tree = _module_tree(source)
+    if tree is None:
         return None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
@@ -261,7 +266,9 @@ def _function_node(source: str, function: str) -> ast.FunctionDef | None:
 
 def _imported_modules(source: str) -> tuple[str, ...]:
     modules: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = _module_tree(source)
+    assert tree is not None  # checked by the caller
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

@@ -35,17 +35,17 @@ GENERAL_MISTAKES: dict[str, MistakeText] = {
     ),
     "timeout": MistakeText(
         "Took too long",
-        "`{function}` did not finish within {limit}: probably a loop that never ends.",
+        "`{function}` {message}: probably a loop that never ends.",
         "Look at the loop on the line shown: its condition must become false. The graded functions need no loops.",
     ),
     "memory-limit": MistakeText(
         "Used too much memory",
-        "`{function}` tried to use more than {limit} of memory.",
+        "`{function}` {message}.",
         "Look for an array far bigger than the inputs (e.g. an outer product or a broadcast of two long vectors).",
     ),
     "output-limit": MistakeText(
         "Printed too much",
-        "`{function}` printed more than {limit}.",
+        "`{function}` {message}.",
         "Remove the print calls from the graded function.",
     ),
     "crashed": MistakeText(
