@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 Render = Callable[[SubmissionResult], str]
 PER_SUBMISSION_FORMATS = ("text", "json", "markdown", "gradescope")
-BATCH_FORMATS = ("junit",)
-FORMATS = PER_SUBMISSION_FORMATS + BATCH_FORMATS
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,14 +30,6 @@ def factor(actual: np.ndarray, feature: np.ndarray) -> float | None:
     return k if is_zero(actual - k * feature, scale) else None
 
 
-def constant_entry(matrix: np.ndarray) -> float | None:
-    """The value of every entry when all are equal (to rounding), else None."""
-    if matrix.size == 0:
-        return None
-    value = float(matrix.flat[0])
-    return value if is_zero(matrix - value, float(np.max(np.abs(matrix)))) else None
-
-
 def same(values: Sequence[float]) -> bool:
     """Whether all values are equal to rounding."""
     first = values[0]

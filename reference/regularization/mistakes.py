@@ -15,7 +15,7 @@ import numpy as np
 
 from grader.checks import Trial
 from grader.detect import Detection, detects
-from grader.patterns import constant_entry, describe_factor, factor, is_zero, power_law, same
+from grader.patterns import describe_factor, factor, is_zero, power_law, same
 from grader.spec import Exercise
 
 WEIGHT_GRADIENTS = {"dW1": 2, "dW2": 6, "dW3": 10}  # output → index of its W in the cache
