@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.compare import Outputs, close, same_value, split_outputs
+from grader.codec import same_value
+from grader.compare import Outputs, close
 from grader.errors import SpecError
 
 if TYPE_CHECKING:

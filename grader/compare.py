@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.codec import Unsupported, same_value  # noqa: F401  (same_value: part of this module's API)
+from grader.codec import Unsupported
 from grader.spec import Exercise, Tolerance
 
 

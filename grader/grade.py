@@ -21,7 +21,7 @@ from grader.extract import Extraction, extract_functions
 from grader.load import load_submission
 from grader.result import ExerciseResult, SubmissionResult
 from grader.sandbox import Job, Limits, RunOutcome, Worker
-from grader.spec import Assignment, Exercise, Probe, find_assignment, load_assignment
+from grader.spec import Exercise, Probe, find_assignment, load_assignment
 
 SUBMISSION_FILENAME = "<submission>"
 

@@ -123,7 +123,7 @@ def initialize_parameters(layer_dims: list[int]) -> _Parameters:
     # A private, fixed-seed generator: training runs are reproducible and the student's
     # own use of np.random is left untouched.
     rng = np.random.default_rng(3)
-    parameters: Parameters = {}
+    parameters: _Parameters = {}
     for layer in range(1, len(layer_dims)):
         fan_in = layer_dims[layer - 1]
         parameters[f"W{layer}"] = rng.standard_normal((layer_dims[layer], fan_in)) / np.sqrt(fan_in)
@@ -243,7 +243,7 @@ def backward_propagation_with_regularization_test_case() -> tuple[np.ndarray, np
 
 def _random_parameters(rng: np.random.Generator, layer_dims: list[int]) -> _Parameters:
     """Draw standard-normal weights and biases for ``layer_dims`` from ``rng``."""
-    parameters: Parameters = {}
+    parameters: _Parameters = {}
     for layer in range(1, len(layer_dims)):
         shape = (layer_dims[layer], layer_dims[layer - 1])
         parameters[f"W{layer}"] = rng.standard_normal(shape)
