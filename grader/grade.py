@@ -76,8 +76,13 @@ class Grader:
                                     "error", exercises, (("unreadable", submission.problem),),
                                     self.worker.layers_in_force)
         extractions = extract_functions(submission, [exercise.function for exercise in assignment.exercises])
+        # One child runs every function found (see Worker.run_all): a child per function would double the cost.
+        found = [(exercise, extraction) for exercise, extraction in zip(assignment.exercises, extractions)
+                 if extraction.found]
+        runs = dict(zip((exercise.function for exercise, _ in found),
+                        self.worker.run_all([self._job(exercise, extraction) for exercise, extraction in found])))
         exercises = tuple(
-            self._grade_exercise(exercise, extraction)
+            self._grade_exercise(exercise, extraction, runs.get(exercise.function))
             for exercise, extraction in zip(assignment.exercises, extractions)
         )
         score = round(sum(exercise.score for exercise in exercises), 2)
@@ -85,14 +90,8 @@ class Grader:
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
                                 status, exercises, sandbox=self.worker.layers_in_force)
 
-    def _grade_exercise(self, exercise: Exercise, extraction: Extraction) -> ExerciseResult:
-        if not extraction.found:
-            findings = diagnose(exercise, extraction, None, ())
-            status, reason = (("error", "the cell does not parse") if extraction.syntax_error
-                              else ("missing", "function not found"))
-            return _not_run(exercise, status, reason, findings)
-        references = self._references[exercise.function]
-        job = Job(
+    def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
+        return Job(
             source=extraction.source,
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
@@ -101,7 +100,14 @@ class Grader:
                             if name in extraction.imported_modules},
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
         )
-        run = self.worker.run(job)
+
+    def _grade_exercise(self, exercise: Exercise, extraction: Extraction, run: RunOutcome | None) -> ExerciseResult:
+        if run is None:
+            findings = diagnose(exercise, extraction, None, ())
+            status, reason = (("error", "the cell does not parse") if extraction.syntax_error
+                              else ("missing", "function not found"))
+            return _not_run(exercise, status, reason, findings)
+        references = self._references[exercise.function]
         trials = _trials(exercise, references, run)
         stopped = _stopped_reason(run, trials)
         # Student outputs may hold NaN or infinities: comparing them is expected, warning about it is noise.

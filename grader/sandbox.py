@@ -1,14 +1,16 @@
 """Run student code in an isolated child process, forked from a warm worker.
 
 Processes: the grader forks one *worker* (`Worker.start`) before any reference code is
-loaded; the worker forks one short-lived *child* per job. Messages are codec frames: the
-grader sends a job, the child sends one message per finished call (or one failure), and
-the worker answers the grader with one RunOutcome. Nothing is unpickled; every message is
-checked field by field when it arrives (see the `_*_from_wire` functions).
+loaded; the worker forks one short-lived *child* per submission, which runs its jobs (one per
+graded function) one after the other. Messages are codec frames: the grader sends the jobs,
+the child sends one message per finished call (or one failure) and an empty frame after each
+job, and the worker answers the grader with a report and the messages of each job. Nothing is
+unpickled; every message is checked field by field when it arrives (see the `_*_from_wire`
+functions).
 
 Layers (DESIGN.md §5): when it starts, the worker probes in a throw-away child which kernel
 layers this system allows (grader/confine.py) and tells the grader (`Worker.layers`); every
-job's child then applies exactly those before running student code, or does not run it.
+child then applies exactly those before running student code, or does not run it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import tempfile
 import time
 import types
 import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -162,7 +164,7 @@ class Layer:
 
 
 class Worker:
-    """A warm process that forks one isolated child per job; create it with `start`."""
+    """A warm process that forks one isolated child per submission; create it with `start`."""
 
     def __init__(self, pid: int, job_fd: int, reply_fd: int, limits: Limits, grader_layers: tuple[Layer, ...] = ()) -> None:
         """Adopt a running worker process; use `Worker.start` instead."""
@@ -247,39 +249,61 @@ class Worker:
         return tuple(layer.name for layer in self.layers if layer.in_force)
 
     def run(self, job: Job) -> RunOutcome:
-        """Run a job in a fresh child of the worker.
+        """Run a job in a fresh child of the worker (see `run_all`)."""
+        return self.run_all((job,))[0]
+
+    def run_all(self, jobs: Sequence[Job]) -> tuple[RunOutcome, ...]:
+        """Run one submission's jobs one after the other, in one fresh child of the worker.
+
+        Each job has its own namespace, output, time limit and random seed; the jobs share
+        the child's process, layers, memory limit and imported modules. A job that hits a
+        limit or kills the child ends it, and the jobs after it run in a fresh child. Never
+        give it jobs of different submissions: one job's code can change what the next sees.
 
         Returns:
-            The calls that finished and why the run stopped early, if it did.
+            One outcome per job, in order: the calls that finished and why the run stopped early, if it did.
 
         Raises:
             SandboxError: The worker is closed or died.
         """
         if not self._finalizer.alive:
             raise SandboxError("the sandbox worker is closed")
+        if not jobs:
+            return ()
         # Calls with a key go to this worker once; later jobs with the key send only the key.
-        send_calls = job.calls_key is None or job.calls_key not in self._sent_calls
-        request = encode(_job_to_wire(job, send_calls))
+        sent = set(self._sent_calls)
+        wire = []
+        for job in jobs:
+            wire.append(_job_to_wire(job, job.calls_key is None or job.calls_key not in sent))
+            if job.calls_key is not None:
+                sent.add(job.calls_key)
+        request = encode({"jobs": wire})
         if len(request) > _JOB_MAX_BYTES:
-            raise SandboxError(f"the job is {len(request)} bytes, over {_JOB_MAX_BYTES}")
+            raise SandboxError(f"the jobs are {len(request)} bytes, over {_JOB_MAX_BYTES}")
         self.layers  # the worker's first message, before any reply
+        replies = []
         try:
             write_frame(self._job_fd, request)
-            header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
-            data = read_frame(self._reply_fd, self.limits.result_bytes + _REPLY_SLACK_BYTES)
+            for _ in jobs:
+                header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
+                data = read_frame(self._reply_fd, self.limits.result_bytes + _REPLY_SLACK_BYTES)
+                if header is None or data is None:
+                    self.close()
+                    raise SandboxError("the sandbox worker died")
+                replies.append((header, data))
         except (OSError, DecodeError) as error:
             self.close()
             raise SandboxError(f"lost the sandbox worker: {error}") from error
-        if header is None or data is None:
-            self.close()
-            raise SandboxError("the sandbox worker died")
-        if job.calls_key is not None:
-            self._sent_calls.add(job.calls_key)
-        try:
-            report = _report_from_wire(decode(header, max_bytes=_REPLY_SLACK_BYTES))
-        except DecodeError as error:
-            return _bad_result(f"the sandbox's reply is malformed: {error}", None)
-        return _outcome(job, data, report, self.limits)
+        self._sent_calls = sent
+        outcomes = []
+        for job, (header, data) in zip(jobs, replies):
+            try:
+                report = _report_from_wire(decode(header, max_bytes=_REPLY_SLACK_BYTES))
+            except DecodeError as error:
+                outcomes.append(_bad_result(f"the sandbox's reply is malformed: {error}", None))
+                continue
+            outcomes.append(_outcome(job, data, report, self.limits))
+        return tuple(outcomes)
 
     def close(self) -> None:
         """Stop the worker; safe to call more than once."""
@@ -424,12 +448,17 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
         write_frame(reply_fd, encode(_layers_to_wire(layers)))
         known_calls: dict[str, tuple[tuple[Any, ...], ...]] = {}  # calls_key → calls, sent once by the grader
         while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:
-            job = _job_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES), known_calls)
-            _compile_served_modules(job)
-            report, data = _run_in_child(job, settings, plan, scratch_base)
-            # The child's messages pass through unread: the grader decodes them, strictly, once.
-            write_frame(reply_fd, encode(_report_to_wire(report)))
-            write_frame(reply_fd, data)
+            jobs = _jobs_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES), known_calls)
+            for job in jobs:
+                _compile_served_modules(job)
+            # A fresh child takes over the jobs after one that ended its child (see Worker.run_all).
+            done = 0
+            while done < len(jobs):
+                for report, data in _run_in_child(jobs[done:], settings, plan, scratch_base):
+                    # The child's messages pass through unread: the grader decodes them, strictly, once.
+                    write_frame(reply_fd, encode(_report_to_wire(report)))
+                    write_frame(reply_fd, data)
+                    done += 1
     finally:
         _remove_tree(scratch_base)
 
@@ -611,7 +640,7 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         in_force.add("clean-worker")
     user = f"uid {plan.uid}, gid {plan.gid}"
     described = {
-        "clean-worker": "forked before any reference code was loaded; one fresh child per job" if reference_modules == 0
+        "clean-worker": "forked before any reference code was loaded; one fresh child per submission" if reference_modules == 0
         else f"started after reference code was loaded ({reference_modules} modules dropped, objects may remain)",
         "closed-fds": "the child keeps only /dev/null, its output and its result pipe",
         "clean-environment": "no environment variables from the grader; HOME and TMPDIR are the scratch directory",
@@ -648,8 +677,14 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
 
 
 def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
-    """Create a fresh scratch directory for one child, owned by the user the child runs as."""
+    """Create a fresh scratch directory for one child, owned by the user the child runs as.
+
+    With a scratch tmpfs, each child mounts its own over the directory, in its own mount
+    namespace, before any student code runs: the directory itself stays empty, and is reused.
+    """
     scratch = os.path.join(scratch_base, "job")
+    if confine.SCRATCH_TMPFS in plan.layers and os.path.isdir(scratch) and not os.path.islink(scratch):
+        return scratch
     if os.path.lexists(scratch):
         _remove_tree(scratch)
     os.mkdir(scratch, 0o700)
@@ -659,20 +694,31 @@ def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
     return scratch
 
 
-def _run_in_child(job: Job, settings: _Settings, plan: confine.Plan, scratch_base: str) -> tuple[_ChildReport, bytes]:
-    """Fork a child for the job, collect its messages within the limits, and clean up."""
+def _remove_scratch(scratch: str, plan: confine.Plan) -> None:
+    """Remove what a child wrote in its scratch directory (nothing, with a scratch tmpfs: see _make_scratch)."""
+    if confine.SCRATCH_TMPFS not in plan.layers:
+        _remove_tree(scratch)
+
+
+def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan,
+                  scratch_base: str) -> list[tuple[_ChildReport, bytes]]:
+    """Fork a child for the jobs, collect its messages within the limits, and clean up.
+
+    Returns:
+        A report and the messages of each job the child finished, then of the job that ended
+        the child, if one did: at least one job, and all of them unless one ended the child.
+    """
     limits = settings.limits
     scratch = _make_scratch(scratch_base, plan)
-    # An anonymous file: the child has no path to it, and the worker keeps its own descriptor.
-    output_fd = os.memfd_create("grader-output", os.MFD_CLOEXEC)
+    # Anonymous files, one per job: the child has no path to them, and the worker keeps its own descriptors.
+    output_fds = [os.memfd_create("grader-output", os.MFD_CLOEXEC) for _ in jobs]
     read_fd, write_fd = os.pipe()
-    started = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child_main(job, settings, plan, write_fd, output_fd, scratch)
+        _child_main(jobs, settings, plan, write_fd, output_fds, scratch)
     os.close(write_fd)
     try:
-        data, stop = _read_child(read_fd, pid, started + limits.wall_seconds + _GRACE_SECONDS, limits.result_bytes)
+        reading = _read_child(read_fd, pid, len(jobs), limits.wall_seconds + _GRACE_SECONDS, limits.result_bytes)
     finally:
         os.close(read_fd)
         # The whole group, so that processes the student started die too.
@@ -683,15 +729,20 @@ def _run_in_child(job: Job, settings: _Settings, plan: confine.Plan, scratch_bas
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0] > 0:  # the student's processes, if any
                 pass
-    seconds = time.monotonic() - started
-    output_size = os.fstat(output_fd).st_size
-    output = os.pread(output_fd, 4 * _OUTPUT_CHARS, 0).decode("utf-8", "replace")[:_OUTPUT_CHARS]
-    os.close(output_fd)
-    _remove_tree(scratch)
+    _remove_scratch(scratch, plan)
 
-    death = None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else _death_failure(status, usage, limits)
-    report = _ChildReport(stop, death, output_size > limits.output_bytes, output, seconds)
-    return report, data[: limits.result_bytes + 1]
+    def report(index: int, stop: str, death: RunFailure | None, seconds: float) -> _ChildReport:
+        output_size = os.fstat(output_fds[index]).st_size
+        output = os.pread(output_fds[index], 4 * _OUTPUT_CHARS, 0).decode("utf-8", "replace")[:_OUTPUT_CHARS]
+        return _ChildReport(stop, death, output_size > limits.output_bytes, output, seconds)
+
+    results = [(report(index, "done", None, seconds), data) for index, (data, seconds) in enumerate(reading.finished)]
+    if len(results) < len(jobs):  # the job that ended the child
+        death = None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else _death_failure(status, usage, limits)
+        results.append((report(len(results), reading.stop, death, reading.seconds), reading.rest[: limits.result_bytes + 1]))
+    for fd in output_fds:
+        os.close(fd)
+    return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -742,11 +793,21 @@ def _parse_messages(data: bytes, call_count: int, limits: Limits) -> tuple[list[
     return calls, failure
 
 
-def _read_child(fd: int, pid: int, deadline: float, max_bytes: int) -> tuple[bytes, str]:
-    """Read the child's pipe until the child is done, the deadline or `max_bytes`.
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the worker read from a child's result pipe."""
 
-    Returns:
-        The bytes read, and "done", "timeout" or "too-large".
+    finished: list[tuple[bytes, float]]  # the messages and seconds of each job the child ended with a marker
+    rest: bytes  # the messages after the last marker: those of the job that ended the child
+    stop: str  # why reading stopped: "done", "timeout" or "too-large"
+    seconds: float  # time since the last marker
+
+
+def _read_child(fd: int, pid: int, job_count: int, job_seconds: float, max_bytes: int) -> _Reading:
+    """Read the child's pipe until it finished every job, exited, ran out of time or sent too much.
+
+    The child ends each job's messages with an empty frame (a marker); each job has
+    `job_seconds` and `max_bytes` from the previous marker on.
     """
     poller = select.poll()
     poller.register(fd, select.POLLIN)
@@ -757,6 +818,14 @@ def _read_child(fd: int, pid: int, deadline: float, max_bytes: int) -> tuple[byt
         exit_fd = os.pidfd_open(pid)
         poller.register(exit_fd, select.POLLIN)
     data = bytearray()
+    finished: list[tuple[bytes, float]] = []
+    job_start = scan = 0  # offsets of the running job's first message and of the next frame header
+    job_started = time.monotonic()
+    deadline = job_started + job_seconds
+
+    def stop(why: str) -> _Reading:
+        return _Reading(finished, bytes(data[job_start:]), why, time.monotonic() - job_started)
+
     exited = False
     try:
         while (remaining := deadline - time.monotonic()) > 0:
@@ -769,15 +838,28 @@ def _read_child(fd: int, pid: int, deadline: float, max_bytes: int) -> tuple[byt
                         # Let a child that closed its pipe exit by itself, so its status tells why.
                         poller.unregister(fd)
                         poller.poll(math.ceil(min(remaining, _EXIT_WAIT_SECONDS) * 1000))
-                    return bytes(data), "done"
+                    return stop("done")
                 data += chunk
-                if len(data) > max_bytes:
-                    return bytes(data), "too-large"
+                while scan + _FRAME_HEADER_BYTES <= len(data):
+                    size = int.from_bytes(data[scan : scan + _FRAME_HEADER_BYTES], "big")
+                    if size == 0:  # a marker: the job is finished, the next one starts
+                        now = time.monotonic()
+                        finished.append((bytes(data[job_start:scan]), now - job_started))
+                        scan = job_start = scan + _FRAME_HEADER_BYTES
+                        job_started, deadline = now, now + job_seconds
+                        if len(finished) == job_count:
+                            return stop("done")
+                    elif scan + _FRAME_HEADER_BYTES + size <= len(data):
+                        scan += _FRAME_HEADER_BYTES + size
+                    else:
+                        break  # the rest of the frame is still on its way
+                if len(data) - job_start > max_bytes:
+                    return stop("too-large")
             elif exited:
-                return bytes(data), "done"
+                return stop("done")
             else:
                 exited = exit_fd in events
-        return bytes(data), "timeout"
+        return stop("timeout")
     finally:
         if exit_fd is not None:
             os.close(exit_fd)
@@ -831,10 +913,12 @@ def _on_alarm(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise _WallTimeout
 
 
-def _child_main(job: Job, settings: _Settings, plan: confine.Plan, result_fd: int, output_fd: int, scratch: str,
-                exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
-    """Isolate this freshly forked child, run the job, send its messages and exit.
+def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, result_fd: int,
+                output_fds: Sequence[int], scratch: str, exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
+    """Isolate this freshly forked child, run the jobs, send their messages and exit.
 
+    Each job's messages end with an empty frame, a marker, unless the job ended the child
+    (a limit was hit): then the child exits and the worker gives the other jobs a fresh one.
     `exit` is bound when this module loads: student code that replaces os._exit cannot
     make the child return into the worker's loop.
     """
@@ -845,34 +929,39 @@ def _child_main(job: Job, settings: _Settings, plan: confine.Plan, result_fd: in
 
     try:
         try:
-            _isolate(settings, plan, result_fd, output_fd, scratch)
+            _isolate(settings, plan, result_fd, output_fds, scratch, len(jobs))
         except (confine.LayerError, OSError) as error:
             # Fail closed: the student's code never runs with fewer layers than reported.
             message = f"the sandbox could not be set up: {error}"[:_MESSAGE_CHARS]
             send("failure", _failure_to_wire(RunFailure("crashed", message, None, None)))
             status = _SETUP_FAILED
         else:
-            _run_job(job, settings.limits, send)
-            with contextlib.suppress(OSError):  # a full output file is detected by the worker
-                sys.stdout.flush()
+            for job, output_fd in zip(jobs, output_fds):
+                _start_job(settings, output_fd)
+                go_on = _run_job(job, settings.limits, send)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                with contextlib.suppress(OSError):  # a full output file is detected by the worker
+                    sys.stdout.flush()
+                if not go_on:
+                    break
+                write_frame(result_fd, b"")
             status = 0
     finally:
         exit(status)
         os.kill(os.getpid(), signal.SIGKILL)  # if even the bound exit was tampered with
 
 
-def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fd: int, scratch: str) -> None:
+def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds: Sequence[int], scratch: str,
+             job_count: int) -> None:
     """Give the child its own process group, streams, environment, resource limits and layers."""
     limits = settings.limits
     os.setsid()  # its own process group, which the worker kills as a whole
-    signal.signal(signal.SIGALRM, _on_alarm)
     # The alarm only interrupts student code (see _alarm_enabled), never our reporting.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
-    keep = {0, 1, 2, result_fd} | ({plan.ruleset_fd} if plan.ruleset_fd >= 0 else set())
+    keep = {0, 1, 2, result_fd, *output_fds} | ({plan.ruleset_fd} if plan.ruleset_fd >= 0 else set())
     _close_fds_except(keep)  # stdin is the worker's /dev/null
+    os.dup2(output_fds[0], 1)
     # Line-buffered, so output printed before a crash is already in the file.
     sys.stdout = sys.stderr = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
     if "clean-environment" not in settings.without:
@@ -885,20 +974,40 @@ def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fd:
     if "rlimits" not in settings.without:
         with open("/proc/self/statm") as statm:
             virtual_bytes = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        cpu_seconds = math.ceil(limits.wall_seconds) + 1
         _lower_limit(resource.RLIMIT_AS, virtual_bytes + limits.memory_bytes)
-        _lower_limit(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)  # SIGXCPU before SIGKILL
+        # Room for every job; _start_job lowers the soft limit to the running job's share.
+        _lower_limit(resource.RLIMIT_CPU, job_count * _cpu_seconds(limits) + 1)
         _lower_limit(resource.RLIMIT_FSIZE, limits.output_bytes + 1)  # more than the limit is detectable
         _lower_limit(resource.RLIMIT_NOFILE, _OPEN_FILES)
         _lower_limit(resource.RLIMIT_CORE, 0)
         _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
     confine.confine(plan, scratch)  # namespaces, user, capabilities, Landlock, seccomp; then chdir(scratch)
-    # Every run starts from the same random state, whatever the worker inherited.
+
+
+def _cpu_seconds(limits: Limits) -> int:
+    return math.ceil(limits.wall_seconds) + 1
+
+
+def _start_job(settings: _Settings, output_fd: int) -> None:
+    """Give the next job its own output file, random state, CPU time and wall-clock alarm."""
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()  # what the previous job printed goes to its own file
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    # Every job starts from the same random state, whatever the worker or a previous job left.
     random.seed(0)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed(0)
-    signal.setitimer(signal.ITIMER_REAL, limits.wall_seconds)
+    if "rlimits" not in settings.without:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime) + _cpu_seconds(settings.limits)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard - 1), hard))  # SIGXCPU before SIGKILL
+    # Installing the handler anew drops an alarm left pending by the previous job.
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.limits.wall_seconds)
 
 
 def _lower_limit(kind: int, soft: int, hard: int | None = None) -> None:
@@ -932,8 +1041,13 @@ def _alarm_enabled() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
 
 
-def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None:
-    """Execute the submission and call its function, sending a message per finished call."""
+def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> bool:
+    """Execute the submission and call its function, sending a message per finished call.
+
+    Returns:
+        Whether the child may run another job: not after a limit was hit, which may leave
+        the interpreter in any state.
+    """
     call_index: int | None = None
     try:
         with _alarm_enabled():
@@ -941,7 +1055,7 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None
         if not callable(function):
             message = f"the code defines no function named {job.function}"
             send("failure", _failure_to_wire(RunFailure("function-missing", message, None, None)))
-            return
+            return True
         for call_index, arguments in enumerate(job.calls):
             # Arguments travel back only when the call changed them: most calls don't, and this halves
             # what the grader decodes. (A student can only hide a mutation from their own grade.)
@@ -962,7 +1076,7 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None
             except TooLarge:
                 message = f"the results are larger than {limits.result_bytes} bytes"
                 send("failure", _failure_to_wire(RunFailure("bad-result", message, None, call_index)))
-                return
+                return True
     except BaseException as error:
         raised = _raised(error, job.filename)
         kind = _limit_kind(error)
@@ -973,6 +1087,8 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> None
         else:
             raise  # our own failure: the child exits without finishing and the worker says so
         send("failure", _failure_to_wire(RunFailure(kind, message[:_MESSAGE_CHARS], raised, call_index)))
+        return kind == "load-error"
+    return True
 
 
 # In the worker: served modules (the course's public helpers) compiled once, then inherited
@@ -1148,6 +1264,12 @@ def _job_from_wire(value: Any, known_calls: dict[str, tuple[tuple[Any, ...], ...
     else:
         raise DecodeError("a job names calls this worker was never sent")
     return Job(fields["source"], fields["filename"], fields["function"], calls, fields["served_modules"], key)
+
+
+def _jobs_from_wire(value: Any, known_calls: dict[str, tuple[tuple[Any, ...], ...]]) -> tuple[Job, ...]:
+    if type(value) is not dict or value.keys() != {"jobs"} or type(value["jobs"]) is not list or not value["jobs"]:
+        raise DecodeError("malformed request: expected a non-empty list of jobs")
+    return tuple(_job_from_wire(job, known_calls) for job in value["jobs"])
 
 
 def _error_to_wire(error: RaisedError | None) -> dict[str, Any] | None:

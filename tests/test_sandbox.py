@@ -298,6 +298,66 @@ def test_processes_the_student_starts_are_refused_or_killed_with_the_child(worke
     assert is_dead(call.returned)
 
 
+SHARED = textwrap.dedent(
+    """\
+    import os
+    import random
+
+    import numpy as np
+
+
+    def identify():
+        print("job output")
+        return os.getpid(), random.random(), float(np.random.rand())
+
+
+    def spin():
+        print("spinning")
+        while True:
+            pass
+
+
+    def consume():
+        random.random(), np.random.rand(100)
+        return 1
+    """
+)
+
+
+def shared(function: str) -> Job:
+    return job(function, (), source=SHARED)
+
+
+def test_one_submissions_jobs_share_one_child_but_not_output_or_random_state(worker):
+    alone = worker.run(shared("identify")).calls[0].returned
+    outcomes = worker.run_all([shared("consume"), shared("identify"), shared("identify")])
+    first, second = (outcome.calls[0].returned for outcome in outcomes[1:])
+    assert all(outcome.failure is None for outcome in outcomes)
+    assert first[0] == second[0] != alone[0]  # one child for the batch of jobs, another for the lone job
+    assert first[1:] == second[1:] == alone[1:]  # each job starts from the same random state
+    assert [outcome.output for outcome in outcomes] == ["", "job output\n", "job output\n"]
+
+
+@pytest.mark.parametrize("culprit", ["spin", "vanish", "hoard"])
+def test_a_job_that_ends_its_child_leaves_the_next_jobs_a_fresh_one_with_full_limits(worker, culprit):
+    failing = shared("spin") if culprit == "spin" else job(culprit, (0,))
+    before, failed, after = worker.run_all([shared("identify"), failing, shared("identify")])
+    assert before.failure is None and after.failure is None
+    assert failed.failure.kind == {"spin": "timeout", "vanish": "crashed", "hoard": "memory-limit"}[culprit]
+    assert before.calls[0].returned[0] != after.calls[0].returned[0]  # a fresh child took over
+    assert before.calls[0].returned[1:] == after.calls[0].returned[1:]
+    assert after.output == "job output\n" and after.seconds < LIMITS.wall_seconds / 2
+    if culprit == "spin":
+        assert failed.output == "spinning\n" and failed.failure.error.line in (line_of("while", SHARED), line_of("pass", SHARED))
+
+
+def test_an_error_in_one_job_does_not_end_the_child(worker):
+    broken = job("identify", (), source="def identify(:\n")
+    before, failed, after = worker.run_all([shared("identify"), broken, shared("identify")])
+    assert failed.failure.kind == "load-error"
+    assert before.calls[0].returned == after.calls[0].returned[:1] + before.calls[0].returned[1:]
+
+
 def test_results_over_the_result_limit_are_a_bad_result():
     with Worker.start(Limits(wall_seconds=2.0, result_bytes=1 << 16)) as small:
         outcome = small.run(job("add", (np.zeros(100_000), 1.0)))
