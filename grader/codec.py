@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,9 @@ _NUMERIC_KINDS = frozenset("biufc")
 _DTYPE_PATTERN = re.compile(r"[<|][biufc][0-9]{1,2}")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _HEADER_BYTES = 8
+# Byte orders already little-endian ("|": single bytes); "=" is native, little on most machines.
+_LITTLE_ORDERS = frozenset("<|=" if sys.byteorder == "little" else "<|")
+_DTYPES: dict[str, np.dtype] = {}  # canonical dtype strings already validated by the decoder
 
 
 class DecodeError(ValueError):
@@ -148,9 +152,10 @@ def _array_tree(value: np.ndarray | np.generic) -> Any:
     # A plain-ndarray view: subclasses (np.matrix, masked arrays, ...) travel as their
     # data, without calling any method they override.
     array = np.asarray(value).view(np.ndarray)
-    if array.dtype.kind not in _NUMERIC_KINDS:
+    dtype = array.dtype
+    if dtype.kind not in _NUMERIC_KINDS:
         return _unsupported_tree(unsupported(value))
-    little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    little = array if dtype.byteorder in _LITTLE_ORDERS else array.astype(dtype.newbyteorder("<"))
     body = {"dtype": little.dtype.str, "data": base64.b64encode(little.tobytes()).decode()}
     if issubclass(type(value), np.generic):
         return {"scalar": body}
@@ -253,9 +258,8 @@ def _fields(body: Any, tag: str, names: tuple[str, ...]) -> dict[str, Any]:
     return body
 
 
-def _array_from(fields: dict[str, Any]) -> np.ndarray:
-    """Return a fresh native-order array from validated dtype, shape and data fields."""
-    dtype_text, data = fields["dtype"], fields["data"]
+def _checked_dtype(dtype_text: Any) -> np.dtype:
+    """Return the numeric dtype a canonical dtype string names."""
     if type(dtype_text) is not str or not _DTYPE_PATTERN.fullmatch(dtype_text):
         raise DecodeError(f"dtype {str(dtype_text)[:40]!r} is not a numeric dtype")
     try:
@@ -265,6 +269,15 @@ def _array_from(fields: dict[str, Any]) -> np.ndarray:
     # Only the canonical spelling is accepted, so each dtype has exactly one encoding.
     if dtype.str != dtype_text:
         raise DecodeError(f"dtype {dtype_text!r} is not in canonical form {dtype.str!r}")
+    return dtype
+
+
+def _array_from(fields: dict[str, Any]) -> np.ndarray:
+    """Return a fresh native-order array from validated dtype, shape and data fields."""
+    dtype_text, data = fields["dtype"], fields["data"]
+    dtype = _DTYPES.get(dtype_text) if type(dtype_text) is str else None
+    if dtype is None:
+        dtype = _DTYPES[dtype_text] = _checked_dtype(dtype_text)
     shape = fields.get("shape", [])
     if (
         type(shape) is not list

@@ -254,6 +254,39 @@ def test_an_argument_mutated_in_place_is_visible_in_arguments_after(worker):
     np.testing.assert_array_equal(W, np.ones((2, 2)))  # the grader's copy is untouched
 
 
+MUTATORS = textwrap.dedent(
+    """\
+    import numpy as np
+
+
+    def keep(parameters, lambd):
+        return 0
+
+
+    def flip_one_bit(parameters, lambd):
+        parameters["W"][0, 0] = np.nextafter(parameters["W"][0, 0], 2)
+
+
+    def replace_item(parameters, lambd):
+        parameters["b"] = [parameters["b"]]
+
+
+    def add_key(parameters, lambd):
+        parameters["extra"] = 1
+    """
+)
+
+
+@pytest.mark.parametrize("function", ["keep", "flip_one_bit", "replace_item", "add_key"])
+def test_arguments_travel_back_exactly_when_the_call_changed_them(worker, function):
+    parameters = {"W": np.array([[1.0, np.nan], [-0.0, 2.0]]), "b": np.zeros((2, 1)), "k": np.float64(0.5)}
+    (call,) = worker.run(job(function, (parameters, 0.7), source=MUTATORS)).calls
+    if function == "keep":
+        assert call.arguments_after == ()  # NaN and -0.0 are unchanged values
+    else:
+        assert call.arguments_after[0].keys() >= parameters.keys() and call.arguments_after[1] == 0.7
+
+
 def test_served_modules_can_be_imported_by_the_source(worker):
     helpers = "import numpy as np\n\ndef relu(x):\n    return np.maximum(0, x)\n"
     source = "from reg_utils import relu\nimport testCases\n\ndef f(x):\n    return relu(x) + testCases.relu(x)\n"
