@@ -90,6 +90,12 @@ class Extraction:
             return None
         return Location(origin[0], origin[1], self.source.split("\n")[module_line - 1].strip())
 
+    def module_tree(self) -> ast.Module:
+        """The AST of `source` (shared: do not modify it); only for a found function."""
+        tree = _module_tree(self.source)
+        assert tree is not None, "extract_functions only returns sources that parse"
+        return tree
+
     def function_node(self) -> ast.FunctionDef | None:
         """The graded function's AST, with line numbers of `source` (shared: do not modify it)."""
         return _function_node(self.source, self.function) if self.found else None

@@ -20,6 +20,7 @@ from grader.diagnose import diagnose
 from grader.extract import Extraction, extract_functions
 from grader.load import load_submission
 from grader.result import ExerciseResult, SubmissionResult
+from grader.runcache import RunCache, run_key
 from grader.sandbox import Job, Limits, RunOutcome, Worker
 from grader.spec import Exercise, Probe, find_assignment, load_assignment
 
@@ -43,6 +44,7 @@ class Grader:
         """Start the worker, then load the assignment (by name, path, or detected from `sample_text`)."""
         self.limits = limits
         self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
+        self._runs = RunCache()
         try:
             self.assignment = load_assignment(find_assignment(assignment, sample_text))
             self._references = {exercise.function: _reference_probes(exercise) for exercise in self.assignment.exercises}
@@ -76,11 +78,9 @@ class Grader:
                                     "error", exercises, (("unreadable", submission.problem),),
                                     self.worker.layers_in_force)
         extractions = extract_functions(submission, [exercise.function for exercise in assignment.exercises])
-        # One child runs every function found (see Worker.run_all): a child per function would double the cost.
         found = [(exercise, extraction) for exercise, extraction in zip(assignment.exercises, extractions)
                  if extraction.found]
-        runs = dict(zip((exercise.function for exercise, _ in found),
-                        self.worker.run_all([self._job(exercise, extraction) for exercise, extraction in found])))
+        runs = dict(zip((exercise.function for exercise, _ in found), self._run(found)))
         exercises = tuple(
             self._grade_exercise(exercise, extraction, runs.get(exercise.function))
             for exercise, extraction in zip(assignment.exercises, extractions)
@@ -89,6 +89,20 @@ class Grader:
         status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
                                 status, exercises, sandbox=self.worker.layers_in_force)
+
+    def _run(self, found: Sequence[tuple[Exercise, Extraction]]) -> list[RunOutcome]:
+        """Run the submission's functions, reusing the runs of code this grader has already run (grader.runcache)."""
+        jobs = [self._job(exercise, extraction) for exercise, extraction in found]
+        keys = [run_key(job, extraction.module_tree()) for job, (_, extraction) in zip(jobs, found)]
+        outcomes = [self._runs.get(key) if key is not None else None for key in keys]
+        missing = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        # One child runs every function left (see Worker.run_all): a child per function would double the cost.
+        for index, outcome in zip(missing, self.worker.run_all([jobs[index] for index in missing])):
+            key = keys[index]
+            if key is not None:
+                self._runs.put(key, outcome)
+            outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]  # every None was replaced
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(

@@ -1,0 +1,108 @@
+"""Runs reused across submissions (grader.runcache) give exactly the results a fresh run would."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import write_notebook
+from grader.grade import Grader
+from grader.result import to_json
+from grader.runcache import RunCache, RunKey
+from grader.sandbox import CallOutcome, Limits, RaisedError, RunFailure, RunOutcome
+from test_grade import BACKWARD, COST, CORRECT, DW2_CORRECT, IMPORTS
+
+# dW2 transposed: a shape error on the probes with non-square W2, a wrong value on the others.
+TRANSPOSED = CORRECT[BACKWARD].replace(DW2_CORRECT, "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd / m * W2.T")
+# A shape error on every probe: the finding is located by the traceback's line.
+RESHAPED = CORRECT[BACKWARD].replace(DW2_CORRECT, "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd / m * W2.reshape(7)")
+
+
+def with_notes(source: str) -> str:
+    """The same code with comments and blank lines that move every line after the signature."""
+    source = source.replace("):\n", "):\n    # my notes\n\n    # more notes\n", 1)
+    return re.sub(r"(dW2 = [^\n]*)", r"\1  # why?", source)
+
+
+@pytest.fixture
+def grader():
+    with Grader("regularization", Limits(wall_seconds=2)) as opened:
+        yield opened
+
+
+def comparable(result) -> dict:
+    document = to_json(result, "test")
+    del document["submission"]  # its path and hash
+    del document["sandbox"]  # a second grader in this process starts its worker after reference code was loaded
+    return document
+
+
+def finding_lines(result) -> list[tuple[int, int]]:
+    backward = next(exercise for exercise in result.exercises if exercise.function == BACKWARD)
+    return [(f.location.cell, f.location.line) for f in backward.findings if f.location is not None]
+
+
+@pytest.mark.parametrize("source", [TRANSPOSED, RESHAPED], ids=["transposed", "reshaped"])
+def test_the_same_code_laid_out_with_other_comments_reuses_the_run_and_points_at_its_own_lines(grader, tmp_path,
+                                                                                               source):
+    first = grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], source))
+    hits = grader._runs.hits
+    moved_path = write_notebook(tmp_path / "b.ipynb", IMPORTS, CORRECT[COST], with_notes(source))
+    moved = grader.grade(moved_path)
+    assert grader._runs.hits == hits + 2  # both functions: nothing of this submission ran
+    with Grader("regularization", Limits(wall_seconds=2)) as fresh:
+        assert comparable(moved) == comparable(fresh.grade(moved_path))
+    assert finding_lines(first) and [(cell, line + 3) for cell, line in finding_lines(first)] == finding_lines(moved)
+
+
+@pytest.mark.parametrize("other", [
+    TRANSPOSED.replace("lambd / m * W2.T", "lambd / m * W2.T * 1"),  # other code
+    TRANSPOSED.replace("+ lambd / m * W2.T", "+ (lambd / m\n        * W2.T)"),  # a statement split otherwise
+])
+def test_other_code_or_another_line_layout_runs_again(grader, tmp_path, other):
+    grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], TRANSPOSED))
+    hits = grader._runs.hits
+    grader.grade(write_notebook(tmp_path / "b.ipynb", IMPORTS, CORRECT[COST], other))
+    assert grader._runs.hits == hits + 1  # the cost function only
+
+
+def test_a_run_that_did_not_finish_runs_again(tmp_path):
+    spinning = CORRECT[COST].replace("    m = Y.shape[1]\n", "    m = Y.shape[1]\n    while True:\n        pass\n", 1)
+    assert spinning != CORRECT[COST]
+    with Grader("regularization", Limits(wall_seconds=0.5)) as grader:
+        for name in ("a", "b"):
+            result = grader.grade(write_notebook(tmp_path / f"{name}.ipynb", IMPORTS, spinning, CORRECT[BACKWARD]))
+            assert result.exercises[0].status == "error"
+        assert grader._runs.hits == 1  # the backward function only
+
+
+def outcome_with(lines: tuple[int, ...], failure: RunFailure | None = None) -> RunOutcome:
+    error = RaisedError("ValueError", "shapes", lines[-1], lines)
+    returned = {"dW": np.ones((2, 2))}
+    return RunOutcome((CallOutcome(returned, (), None), CallOutcome(None, (), error)), failure, "", 0.1)
+
+
+def test_traceback_lines_are_mapped_by_rank_and_reused_arrays_are_read_only():
+    cache = RunCache()
+    stored = outcome_with((3, 7))
+    cache.put(RunKey("k", (1, 3, 5, 7)), stored)
+    reused = cache.get(RunKey("k", (2, 6, 10, 11)))
+    assert reused.calls[1].error.lines == (6, 11) and reused.calls[1].error.line == 11
+    with pytest.raises(ValueError):
+        reused.calls[0].returned["dW"][0, 0] = 5.0
+    assert cache.get(RunKey("other", (1, 3, 5, 7))) is None
+
+
+def test_failed_runs_and_lines_outside_the_layout_are_not_kept():
+    cache = RunCache()
+    cache.put(RunKey("failed", (3, 7)), outcome_with((3, 7), RunFailure("timeout", "took longer", None, 1)))
+    cache.put(RunKey("unmapped", (3,)), outcome_with((3, 7)))
+    assert cache.get(RunKey("failed", (3, 7))) is None and cache.get(RunKey("unmapped", (3,))) is None
+
+
+def test_the_oldest_outcome_makes_room():
+    cache = RunCache(entries=2)
+    for key in ("a", "b", "c"):
+        cache.put(RunKey(key, (3, 7)), outcome_with((3, 7)))
+    assert cache.get(RunKey("a", (3, 7))) is None and cache.get(RunKey("c", (3, 7))) is not None
