@@ -2,7 +2,7 @@
 
 Run from the project root, with the project installed in a venv (`pip install .`, so bytecode is compiled):
     python tests/benchmarks/bench_batch.py --grade .venv/bin/grade [--count 1000] [--jobs 2]
-        [--sizes 250,500,1000] [--timeouts 0] [--nbclient-python .venv/bin/python]
+        [--sizes 250,500,1000] [--timeouts 0] [--own-share S] [--nbclient-python .venv/bin/python]
 
 What it does:
 1. Generates `--count` notebooks of ≈300 KB (code cells padded with base64 image outputs, like an
@@ -12,6 +12,9 @@ What it does:
    wrong sign, a term on db) plus the other examples (unfinished, syntax error, global, mutates).
    Infinite loops are left out unless --timeouts K asks for K of them: each holds one grading slot
    for --timeout seconds whatever the grader does, so they measure the time limit, not the grader.
+   Each graded function is made its student's own (a variable renamed) as often as in a real
+   class (OWN_CODE), so the grader reuses runs only as often as it could there; `--own-share 1`
+   makes every one unique, the worst case.
 2. Runs `grade DIR --out OUT --jobs N` once per size in --sizes (default: just --count) and reports
    wall time, notebooks/s, and the peak memory of the whole process tree, sampled every 50 ms from
    /proc (sum of RSS, which counts pages shared between the forked processes once per process, and
@@ -28,6 +31,7 @@ import base64
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -56,6 +60,14 @@ BACKWARD_MISTAKES = {
     "backward: term on db3": ("db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True)",
                               "db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True) + lambd / m * b3"),
 }
+# How often a student's function is their own: no classmate's has the same syntax tree on the same
+# lines, so the grader cannot reuse a run (grader/runcache.py). Measured with that key on the 57 real
+# notebooks of the course that define both functions: 26 distinct cost functions (46%) and 18
+# distinct backward functions (32%). A bigger class repeats its common solutions more, so the
+# share only falls with size: these are generous for 1,000. A generated notebook is made its
+# student's own by renaming a variable in the function, as students do.
+OWN_CODE = {"compute_cost_with_regularization": ("L2_regularization_cost", 0.46),
+            "backward_propagation_with_regularization": ("gradients", 0.32)}
 OTHER_EXAMPLES = ("correct_equivalent", "incomplete", "syntax_error", "uses_global", "mutates_inputs", "np_sum_mistake")
 
 
@@ -71,13 +83,36 @@ def pad(notebook: dict, size_bytes: int, rng: random.Random) -> dict:
     return notebook
 
 
-def generate(folder: Path, count: int, timeouts: int = 0, size_bytes: int = 300_000, seed: int = 5) -> dict[str, int]:
-    """Write `count` notebooks into `folder`; returns how many of each kind (`student_0000.ipynb` is correct)."""
+def make_own(notebook: dict, number: int, rng: random.Random, own_share: float | None) -> list[str]:
+    """Rename a variable in each graded function, with the probability of OWN_CODE (or `own_share`).
+
+    Returns the functions renamed.
+    """
+    renamed = []
+    for function, (variable, share) in OWN_CODE.items():
+        if rng.random() >= (share if own_share is None else own_share):
+            continue
+        for cell in notebook["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and f"def {function}(" in source:
+                cell["source"] = re.sub(rf"\b{variable}\b", f"{variable}_{number}", source)
+                renamed.append(function)
+    return list(dict.fromkeys(renamed))
+
+
+def generate(folder: Path, count: int, timeouts: int = 0, size_bytes: int = 300_000, seed: int = 5,
+             own_share: float | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """Write `count` notebooks into `folder` (`student_0000.ipynb` is correct).
+
+    Returns:
+        How many notebooks of each kind, and how many have each graded function of their own.
+    """
     rng = random.Random(seed)
     correct = (EXAMPLES / "correct.ipynb").read_text()
     others = {name: (EXAMPLES / f"{name}.ipynb").read_text() for name in OTHER_EXAMPLES}
     loop = (EXAMPLES / "infinite_loop.ipynb").read_text()
     kinds: dict[str, int] = {}
+    own = dict.fromkeys(OWN_CODE, 0)
     folder.mkdir(parents=True, exist_ok=True)
     for number in range(count):
         draw = rng.random()
@@ -98,9 +133,12 @@ def generate(folder: Path, count: int, timeouts: int = 0, size_bytes: int = 300_
                 text, names = text.replace(old, new, 1), [*names, name]
             kind = " + ".join(names)
         kinds[kind] = kinds.get(kind, 0) + 1
-        notebook = pad(json.loads(text), size_bytes, rng)
+        notebook = json.loads(text)
+        for function in make_own(notebook, number, rng, own_share):
+            own[function] += 1
+        notebook = pad(notebook, size_bytes, rng)
         (folder / f"student_{number:04d}.ipynb").write_text(json.dumps(notebook, indent=1))
-    return kinds
+    return kinds, own
 
 
 class TreeMemory:
@@ -210,6 +248,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--timeouts", type=int, default=0, help="how many notebooks never return (default 0)")
     parser.add_argument("--nbclient-python", help="a Python with nbclient, ipykernel and matplotlib installed")
+    parser.add_argument("--own-share", type=float, help="share of notebooks whose graded functions are their "
+                        "student's own (default: as measured on a real class, see OWN_CODE); 1 = every one: "
+                        "the grader can reuse no run")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")] if arguments.sizes else [arguments.count]
@@ -218,12 +259,13 @@ def main() -> int:
     try:
         source = arguments.keep or scratch / "class"
         started = time.perf_counter()
-        kinds = generate(source, max(sizes), arguments.timeouts)
+        kinds, own = generate(source, max(sizes), arguments.timeouts, own_share=arguments.own_share)
         files = sorted(source.glob("*.ipynb"))
         megabytes = sum(path.stat().st_size for path in files) / 1e6
         print(f"generated {len(files)} notebooks, {megabytes / len(files) * 1000:.0f} KB each on average, "
               f"in {time.perf_counter() - started:.1f} s; kinds: {len(kinds)} "
-              f"({kinds.get('correct', 0)} correct)")
+              f"({kinds.get('correct', 0)} correct); the student's own code: "
+              + ", ".join(f"{function} in {100 * number / len(files):.0f}%" for function, number in own.items()))
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before; grade = {arguments.grade}; "
               f"--jobs {arguments.jobs}")
         for size in sizes:
