@@ -20,6 +20,7 @@ from grader.extract import Extraction, Location
 from grader.messages import GENERAL_MISTAKES
 from grader.sandbox import RaisedError, RunOutcome
 from grader.spec import Exercise, MistakeText
+from grader.syntax import walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +262,7 @@ class _FindingWriter:
             statement = self._output_statement(node, before_output)
             limit = statement.lineno if statement is not None else None
         found = [
-            n for n in ast.walk(node)
+            n for n in walk(node)
             if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and _assigns_plainly(n, variable)
             and (limit is None or n.lineno <= limit)
         ]
@@ -280,7 +281,7 @@ class _FindingWriter:
             return self.locate_output(name)
         parameters = {self._student_name(parameter) for parameter in (*self.exercise.baseline, *sources)}
         for _ in range(5):  # a short chain of helper variables at most
-            reads = {n.id for n in ast.walk(_value_of(statement)) if isinstance(n, ast.Name)}
+            reads = {n.id for n in walk(_value_of(statement)) if isinstance(n, ast.Name)}
             if reads & parameters:
                 break
             found = (_last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
@@ -300,7 +301,7 @@ class _FindingWriter:
             return None
         statement = _last_assignment(node, expression)
         if statement is None:
-            return next((n for n in ast.walk(node) if isinstance(n, ast.Return) and n.lineno == expression.lineno), None)
+            return next((n for n in walk(node) if isinstance(n, ast.Return) and n.lineno == expression.lineno), None)
         return statement
 
     def generic(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
@@ -365,7 +366,7 @@ class _FindingWriter:
         node = self.extraction.function_node()
         if missing_name is None or node is None:
             return None
-        if any(isinstance(n, ast.Name) and n.id == missing_name and isinstance(n.ctx, ast.Store) for n in ast.walk(node)):
+        if any(isinstance(n, ast.Name) and n.id == missing_name and isinstance(n.ctx, ast.Store) for n in walk(node)):
             return None
         pattern = re.compile(rf"#\s*{re.escape(missing_name)}\s*=")
         for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
@@ -378,7 +379,7 @@ class _FindingWriter:
         node = self.extraction.function_node()
         if node is None or module_line is None:
             return None
-        loops = [n for n in ast.walk(node) if isinstance(n, (ast.While, ast.For))
+        loops = [n for n in walk(node) if isinstance(n, (ast.While, ast.For))
                  and n.lineno <= module_line <= (n.end_lineno or n.lineno)]
         return self.extraction.locate(max(loops, key=lambda n: n.lineno).lineno) if loops else None
 
@@ -388,7 +389,7 @@ class _FindingWriter:
     def locate_return(self) -> Location | None:
         """Where the returned value is built: `grads = {...}` for `return grads`, else the return itself."""
         node = self.extraction.function_node()
-        returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)] if node else []
+        returns = [n for n in walk(node) if isinstance(n, ast.Return)] if node else []
         if not returns:
             return self.extraction.definition
         last = max(returns, key=lambda n: n.lineno)
@@ -401,16 +402,16 @@ class _FindingWriter:
         if node is None:
             return None
         aliases = {argument.arg for argument in node.args.args}
-        for statement in sorted((n for n in ast.walk(node) if isinstance(n, ast.stmt)), key=lambda n: n.lineno):
+        for statement in sorted((n for n in walk(node) if isinstance(n, ast.stmt)), key=lambda n: n.lineno):
             if isinstance(statement, ast.Assign) and _root_name(statement.value) in aliases:
-                aliases.update(n.id for target in statement.targets for n in ast.walk(target) if isinstance(n, ast.Name))
+                aliases.update(n.id for target in statement.targets for n in walk(target) if isinstance(n, ast.Name))
             writes_in_place = (
                 isinstance(statement, ast.AugAssign) and _root_name(statement.target) in aliases
                 or isinstance(statement, ast.Assign) and any(
                     isinstance(target, ast.Subscript) and _root_name(target) in aliases for target in statement.targets)
                 or any(isinstance(call, ast.Call) and any(keyword.arg == "out" and _root_name(keyword.value) in aliases
                                                           for keyword in call.keywords)
-                       for call in ast.walk(statement) if not isinstance(statement, (ast.For, ast.If, ast.While)))
+                       for call in walk(statement) if not isinstance(statement, (ast.For, ast.If, ast.While)))
             )
             if writes_in_place:
                 return self.extraction.locate(statement.lineno)
@@ -429,7 +430,7 @@ class _FindingWriter:
 
 def _returned_expression(function: ast.FunctionDef, name: str, single: bool) -> ast.expr | None:
     """The expression that supplies output `name` in what the function returns."""
-    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
+    returns = [n for n in walk(function) if isinstance(n, ast.Return) and n.value is not None]
     if not returns:
         return None
     value = returns[-1].value
@@ -450,7 +451,7 @@ def _returned_expression(function: ast.FunctionDef, name: str, single: bool) -> 
 def _subscript_assignment(function: ast.FunctionDef, container: ast.expr, name: str) -> ast.expr | None:
     """`grads["dW1"] = ...` style: the value assigned to that key."""
     found = None
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant)
@@ -464,10 +465,10 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
     if not isinstance(expression, ast.Name):
         return None
     last = None
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+            names = {n.id for target in targets for n in walk(target) if isinstance(n, ast.Name)}
             if expression.id in names and node.lineno < expression.lineno and (last is None or node.lineno > last.lineno):
                 last = node
     return last
@@ -486,7 +487,7 @@ def _assigns_plainly(statement: ast.Assign | ast.AugAssign | ast.AnnAssign, vari
 
 def _depends_on(function: ast.FunctionDef, statement: ast.stmt, names: set[str], depth: int = 3) -> bool:
     """Whether a statement's value reads one of `names`, directly or through a few local variables."""
-    reads = {n.id for n in ast.walk(_value_of(statement)) if isinstance(n, ast.Name)}
+    reads = {n.id for n in walk(_value_of(statement)) if isinstance(n, ast.Name)}
     if reads & names:
         return True
     if depth == 0:

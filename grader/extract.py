@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.load import Submission
+from grader.syntax import depth, walk
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 # IPython-only lines: magics (%, %%), shell escapes (!), help (name? / ?name).
@@ -274,7 +275,7 @@ def _imported_modules(source: str) -> tuple[str, ...]:
     modules: set[str] = set()
     tree = _module_tree(source)
     assert tree is not None  # checked by the caller
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -294,12 +295,8 @@ def _sanitize(source: str) -> str:
 
 def _check_depth(tree: ast.AST) -> None:
     """Raise RecursionError when the tree nests deeper than MAX_SYNTAX_DEPTH (checked without recursing)."""
-    pending = [(tree, 0)]
-    while pending:
-        node, depth = pending.pop()
-        if depth > MAX_SYNTAX_DEPTH:
-            raise RecursionError(f"nested more than {MAX_SYNTAX_DEPTH} levels")
-        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    if depth(tree) - 1 > MAX_SYNTAX_DEPTH:
+        raise RecursionError(f"nested more than {MAX_SYNTAX_DEPTH} levels")
 
 
 def _top_level_statements(body: list[ast.stmt]):
@@ -332,7 +329,7 @@ def _assigned_names(statement: ast.stmt) -> set[str]:
         targets = list(statement.targets)
     else:
         return set()
-    return {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    return {node.id for target in targets for node in walk(target) if isinstance(node, ast.Name)}
 
 
 def _free_names(node: ast.stmt) -> set[str]:
@@ -340,7 +337,7 @@ def _free_names(node: ast.stmt) -> set[str]:
     loaded: set[str] = set()
     bound: set[str] = set()
     declared_global: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Name):
             (loaded if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
         elif isinstance(sub, ast.arg):
@@ -379,7 +376,7 @@ def _notebook_order(item) -> tuple[int, int]:
 def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Binding) -> list[Location]:
     """Template lines left unfinished: `name = None` or an operand that is the literal None."""
     found = []
-    for node in ast.walk(function):
+    for node in walk(function):
         is_placeholder = (
             isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value is None
         ) or (

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from grader.sandbox import Job, RaisedError, RunOutcome
+from grader.syntax import walk
 
 _ENTRIES = 256  # outcomes kept per grading process: a few tens of KB each
 
@@ -37,7 +38,7 @@ def run_key(job: Job, tree: ast.Module) -> RunKey | None:
     """Return the job's key, or None when its runs cannot be reused (its calls have no name)."""
     if job.calls_key is None:
         return None
-    spans = [(node.lineno, getattr(node, "end_lineno", None)) for node in ast.walk(tree) if hasattr(node, "lineno")]
+    spans = [(node.lineno, getattr(node, "end_lineno", None)) for node in walk(tree) if hasattr(node, "lineno")]
     lines = sorted({line for span in spans for line in span if line is not None})
     rank = {line: index for index, line in enumerate(lines)}
     layout = tuple(rank[line] if line is not None else -1 for span in spans for line in span)

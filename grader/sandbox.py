@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import ctypes
+import dataclasses
 import errno
 import fcntl
 import gc
