@@ -125,11 +125,7 @@ class _Notebook:
             code = _sanitize(cell.source)
             lines = tuple(code.split("\n"))
             try:
-                statements = list(_top_level_statements(ast.parse(code).body))
-                # Only definitions are ever walked in depth (and run): check their nesting, not the whole cell's.
-                for statement in statements:
-                    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                        _check_depth(statement)
+                statements = _cell_statements(code) if len(code) <= _CACHED_CELL_CHARS else _parse_cell(code)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 self._remember_broken(cell.index, cell.source, lines, error)
                 continue
@@ -167,6 +163,22 @@ class _Notebook:
         for name in names:
             self.variables.discard(name)
             self.bindings[name] = _Binding(name, cell, statement, lines)
+
+
+def _parse_cell(code: str) -> tuple[ast.stmt, ...]:
+    """A cell's top-level statements, looking inside `if`/`try`/`with` blocks."""
+    statements = tuple(_top_level_statements(ast.parse(code).body))
+    # Only definitions are ever walked in depth (and run): check their nesting, not the whole cell's.
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            _check_depth(statement)
+    return statements
+
+
+# Most cells of a class's notebooks are the template's, unchanged: each distinct text is parsed once
+# (the trees are shared, and never modified). Failures are not kept; neither are long cells.
+_cell_statements = functools.lru_cache(maxsize=1024)(_parse_cell)
+_CACHED_CELL_CHARS = 20_000
 
 
 def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:

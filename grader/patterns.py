@@ -15,7 +15,7 @@ ABSOLUTE = 1e-9
 
 def is_zero(value: np.ndarray, scale: float) -> bool:
     """Whether every entry is zero to rounding, next to numbers of size `scale`."""
-    return bool(np.all(np.abs(value) <= ABSOLUTE + RELATIVE * scale))
+    return bool((abs(value) <= ABSOLUTE + RELATIVE * scale).all())
 
 
 def factor(actual: np.ndarray, feature: np.ndarray) -> float | None:
@@ -26,8 +26,9 @@ def factor(actual: np.ndarray, feature: np.ndarray) -> float | None:
     if norm == 0.0:
         return None
     k = float(np.vdot(feature, actual)) / norm
-    scale = float(np.max(np.abs(actual), initial=0.0)) + float(np.max(np.abs(k * feature), initial=0.0))
-    return k if is_zero(actual - k * feature, scale) else None
+    scaled = k * feature
+    scale = float(abs(actual).max(initial=0.0)) + float(abs(scaled).max(initial=0.0))
+    return k if is_zero(actual - scaled, scale) else None
 
 
 def same(values: Sequence[float]) -> bool:
