@@ -88,7 +88,8 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
     explained: set[str] = set()
     errors_explained = False
     raised = any(trial.outcome is not None and trial.outcome.error for trial in trials)
-    if not raised and not any(_is_wrong(exercise, trials, name) for name in _output_names(exercise, trials)):
+    wrong = [name for name in _output_names(exercise, trials) if _is_wrong(exercise, trials, name)]
+    if not raised and not wrong:
         return findings, errors_explained  # every output right on every call: nothing to explain
     for mistake_id, detector in exercise.detectors.items():  # in spec order: earlier ids take precedence
         for detection in detector(exercise, trials):
@@ -98,7 +99,6 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
             findings.append(writer.catalog(mistake_id, detection))
             explained.update(detection.outputs)
             errors_explained |= detection.explains_errors
-    wrong = [name for name in _output_names(exercise, trials) if _is_wrong(exercise, trials, name)]
     non_finite = [name for name in wrong if name not in explained and _turns_non_finite(trials, name)]
     if non_finite:
         findings.append(writer.general("nan-or-inf", tuple(non_finite), writer.locate_output(non_finite[0]),

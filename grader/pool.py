@@ -209,10 +209,16 @@ class GradingPool:
             now = time.monotonic()
             deadlines = [process.deadline for process in self._processes.values() if process.entry]
             wait = max(0.0, min(deadlines) - now) if deadlines else 1.0
+            finished: list[Graded] = []
             for fd, _ in self._poller.poll(min(wait, 1.0) * 1000 + 1):
                 ready = self._processes.get(fd)
                 if ready is not None:
-                    yield from self._receive(ready, bool(pending))
+                    finished.extend(self._receive(ready, bool(pending)))
+            # Hand out the next paths before the caller writes these results, so grading goes on meanwhile.
+            for process in list(self._processes.values()):
+                if process.ready and process.entry is None and pending:
+                    self._dispatch(process, pending.popleft(), per_entry)
+            yield from finished
             for process in list(self._processes.values()):
                 if process.entry is not None and time.monotonic() > process.deadline:
                     entry = process.entry

@@ -38,12 +38,24 @@ def run_key(job: Job, tree: ast.Module) -> RunKey | None:
     """Return the job's key, or None when its runs cannot be reused (its calls have no name)."""
     if job.calls_key is None:
         return None
-    spans = [(node.lineno, getattr(node, "end_lineno", None)) for node in walk(tree) if hasattr(node, "lineno")]
-    lines = sorted({line for span in spans for line in span if line is not None})
+    shape: list[Hashable] = []  # every node's type and plain fields, in walk order: the tree, as ast.dump has it
+    spans: list[int | None] = []
+    for node in walk(tree):
+        shape.append(type(node))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                shape.append(len(value))
+                shape.extend((type(item), item) for item in value if not isinstance(item, ast.AST))
+            elif not isinstance(value, ast.AST):
+                shape.append((type(value), value))  # the type too: 1, 1.0 and True are equal keys
+        if hasattr(node, "lineno"):
+            spans += node.lineno, getattr(node, "end_lineno", None)
+    lines = sorted({line for line in spans if line is not None})
     rank = {line: index for index, line in enumerate(lines)}
-    layout = tuple(rank[line] if line is not None else -1 for span in spans for line in span)
+    layout = tuple(rank[line] if line is not None else -1 for line in spans)
     served = tuple(sorted(job.served_modules.items()))
-    return RunKey((job.function, job.filename, job.calls_key, served, ast.dump(tree), layout), tuple(lines))
+    return RunKey((job.function, job.filename, job.calls_key, served, tuple(shape), layout), tuple(lines))
 
 
 class RunCache:

@@ -1,6 +1,7 @@
 """Runs reused across submissions (grader.runcache) give exactly the results a fresh run would."""
 from __future__ import annotations
 
+import ast
 import re
 
 import numpy as np
@@ -106,3 +107,21 @@ def test_the_oldest_outcome_makes_room():
     for key in ("a", "b", "c"):
         cache.put(RunKey(key, (3, 7)), outcome_with((3, 7)))
     assert cache.get(RunKey("a", (3, 7))) is None and cache.get(RunKey("c", (3, 7))) is not None
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    ("return x // 1", "return x // 1  # floor", True),
+    ("return x // 1", "return x // 1.0", False),  # 1 == 1.0 in Python, not in the sandbox's results
+    ("return x // 1", "return x // True", False),
+    ("return {**x}", "return {None: x}", False),
+    ("return [x, x]", "return [[x], x]", False),
+])
+def test_keys_tell_apart_every_difference_of_code_but_comments_and_blank_lines(first, second, same):
+    from grader.runcache import run_key
+    from grader.sandbox import Job
+
+    def key(body: str) -> RunKey:
+        source = f"def f(x):\n\n    {body}\n"
+        return run_key(Job(source, "<s>", "f", (), {}, "calls"), ast.parse(source))
+
+    assert (key(first).key == key(second).key) is same

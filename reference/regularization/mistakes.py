@@ -405,8 +405,16 @@ def _cost_terms(trials: Sequence[Trial]) -> list[_Term]:
     return _terms(trials, "cost")
 
 
+_SQUARES: dict[int, tuple[tuple, list[float]]] = {}  # by probe: the probes live as long as the grader
+
+
 def _squares(arguments: tuple) -> list[float]:
-    return [float(np.sum(arguments[2][f"W{layer}"] ** 2)) for layer in (1, 2, 3)]
+    """Σ‖W_l‖² for each layer of a probe (computed once per probe: many detectors ask)."""
+    kept = _SQUARES.get(id(arguments))
+    if kept is None or kept[0] is not arguments:
+        kept = _SQUARES[id(arguments)] = (arguments, [float(np.sum(arguments[2][f"W{layer}"] ** 2))
+                                                      for layer in (1, 2, 3)])
+    return kept[1]
 
 
 def _cost_feature(values: Callable[[tuple], Sequence[float]]) -> Callable[[_Term], np.ndarray]:
