@@ -177,9 +177,9 @@ def _parse_cell(code: str) -> tuple[ast.stmt, ...]:
 
 # Most cells of a class's notebooks are the template's, unchanged: each distinct text is parsed once
 # (the trees are shared, and never modified). Template cells come back with every notebook, so
-# they stay among the latest 96 while each student's own cells pass through (96 cells of trees
-# take about 10 MB). Failures are not kept; neither are long cells.
-_cell_statements = functools.lru_cache(maxsize=96)(_parse_cell)
+# they stay among the latest 64 while each student's own cells pass through (64 cells of trees
+# take about 7 MB). Failures are not kept; neither are long cells.
+_cell_statements = functools.lru_cache(maxsize=64)(_parse_cell)
 _CACHED_CELL_CHARS = 20_000
 
 

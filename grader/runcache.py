@@ -23,7 +23,7 @@ import numpy as np
 from grader.sandbox import Job, RaisedError, RunOutcome
 from grader.syntax import walk
 
-_ENTRIES = 128  # outcomes kept per grading process: about 9 MB, and enough to keep a class's common solutions
+_ENTRIES = 96  # outcomes kept per grading process: about 7 MB, and enough to keep a class's common solutions
 
 
 @dataclass(frozen=True, slots=True)
