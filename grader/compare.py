@@ -4,7 +4,7 @@ Pure functions of decoded data: nothing here runs student code.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,17 @@ def close(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> bool:
         return False
     # Operators and the array's own .all(): np.all and np.abs cost more than the arithmetic on small arrays.
     return bool((abs(got - expected) <= tolerance.atol + tolerance.rtol * abs(expected)).all())
+
+
+def all_close(pairs: Iterable[tuple[np.ndarray | None, np.ndarray]], tolerance: Tolerance) -> bool:
+    """Whether every (got, expected) pair is `close`: one comparison of all their entries at once."""
+    gots, expecteds = [], []
+    for got, expected in pairs:
+        if got is None or got.shape != expected.shape:
+            return False
+        gots.append(got.ravel())
+        expecteds.append(expected.ravel())
+    return not gots or close(np.concatenate(gots), np.concatenate(expecteds), tolerance)
 
 
 def expected_outputs(exercise: Exercise, value: Any) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.checks import Trial, changed_arguments
-from grader.compare import close
+from grader.compare import all_close, close
 from grader.detect import Detection
 from grader.extract import Extraction, Location
 from grader.messages import GENERAL_MISTAKES
@@ -154,7 +154,7 @@ def _pairs(trials: Sequence[Trial], name: str) -> list[tuple[str, np.ndarray | N
 
 
 def _is_wrong(exercise: Exercise, trials: Sequence[Trial], name: str) -> bool:
-    return any(got is None or not close(got, expected, exercise.tolerance) for _, got, expected, _ in _pairs(trials, name))
+    return not all_close(((got, expected) for _, got, expected, _ in _pairs(trials, name)), exercise.tolerance)
 
 
 def _turns_non_finite(trials: Sequence[Trial], name: str) -> bool:
