@@ -116,6 +116,7 @@ def run_batch(options: BatchOptions) -> int:
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
     show = options.progress and not (options.out is None and sys.stdout.isatty())
     progress = Progress(len(selected), sys.stderr, sys.stderr.isatty(), enabled=show)
+    fresh: dict[str, SubmissionResult] = {}  # the results graded by this run, by submission id
     try:
         info = pool.start()
         key = grading_key(info, options.limits.wall_seconds)
@@ -129,6 +130,8 @@ def run_batch(options: BatchOptions) -> int:
             remaining = [entry for entry in selected if entry not in reused]
             for graded in _completed(pool.grade(remaining), info, key, renderers):
                 _write_submission(options.out, graded.entry, graded.texts)
+                # Read while the grading processes work, rather than from the file once they are done.
+                fresh[graded.entry.id] = _parse_result(graded.texts["json"], graded.entry.path)
                 progress.advance(failed=graded.failure is not None)
         else:
             outcomes = _print_in_order(pool.grade(selected), selected, info, key, renderers, options.formats,
@@ -142,7 +145,7 @@ def run_batch(options: BatchOptions) -> int:
         pool.close()
     progress.close()
     if options.out is not None:
-        outcomes = write_batch_files(options.out, manifest)
+        outcomes = write_batch_files(options.out, manifest, fresh)
     return exit_status(outcomes, below)
 
 
@@ -284,8 +287,11 @@ class _BatchReports:
 # ---- the batch files (after a run, a resume, or a merge) -------------------------------------
 
 
-def write_batch_files(out: Path, manifest: Manifest) -> list[_Outcome]:
+def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, SubmissionResult] | None = None
+                      ) -> list[_Outcome]:
     """Build grades.csv, summary.md, summary.html (and junit.xml, results.json when asked) from the result files.
+
+    `known` holds results already read from the files' texts, by submission id.
 
     Raises:
         UsageError: A submission of the manifest has no readable result file.
@@ -295,7 +301,8 @@ def write_batch_files(out: Path, manifest: Manifest) -> list[_Outcome]:
     reports = _BatchReports(manifest.assignment, manifest.formats)
     outcomes = []
     for entry in manifest.entries:
-        result = _read_result(out, entry)
+        result = known.get(entry.id) if known else None
+        result = result or _read_result(out, entry)
         reports.add(entry.id, result)
         failure = any(kind == GRADER_FAILURE for kind, _ in result.errors)
         outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure))
@@ -313,10 +320,17 @@ def write_batch_files(out: Path, manifest: Manifest) -> list[_Outcome]:
 def _read_result(folder: Path, entry: Entry) -> SubmissionResult:
     path = submission_file(folder, entry.id, "json")
     try:
-        return from_json(json.loads(path.read_bytes()))
+        return _parse_result(path.read_bytes(), path)
     except FileNotFoundError:
         raise UsageError(f"{folder}: no result for {entry.path} ({path.name}); grade it again with --resume") from None
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise UsageError(f"{path}: not a readable result: {error}") from None
+
+
+def _parse_result(text: str | bytes, path: Path | str) -> SubmissionResult:
+    try:
+        return from_json(json.loads(text))
+    except ValueError as error:
         raise UsageError(f"{path}: not a readable result: {error}") from None
 
 

@@ -193,9 +193,13 @@ def submission_file(folder: Path, submission_id: str, format_name: str) -> Path:
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write `path` so that a reader (or a run killed at any moment) sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.grade-{os.getpid()}.tmp")
-    with open(temporary, "wb") as file:
+    try:
+        file = open(temporary, "wb")
+    except FileNotFoundError:  # the first file of its folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = open(temporary, "wb")
+    with file:
         file.write(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(temporary, path)
 
