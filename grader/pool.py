@@ -38,6 +38,7 @@ Render = Callable[[SubmissionResult], str]
 _MAX_FRAME_BYTES = 256 << 20
 _STOP_SECONDS = 3.0  # how long an idle grading process may take to exit before it is killed
 _SLACK_SECONDS = 30.0  # a submission's deadline, beyond the sandbox's own time limits
+_QUEUED = 2  # entries sent ahead to each grading process
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +167,8 @@ class _Process:
     request_fd: int
     reply_fd: int
     ready: bool = False
-    entry: Entry | None = None
-    deadline: float = 0.0
+    entries: deque[Entry] = field(default_factory=deque)  # sent and not answered yet; the first is being graded
+    deadline: float = 0.0  # the first entry's
 
 
 class GradingPool:
@@ -200,31 +201,34 @@ class GradingPool:
         """Grade every entry once, in parallel; results come in completion order."""
         pending = deque(entries)
         per_entry = len(self.info.exercises if self.info else ()) * (self.setup.limits.wall_seconds + 2) + _SLACK_SECONDS
-        while pending or any(process.entry for process in self._processes.values()):
-            for process in list(self._processes.values()):
-                if process.ready and process.entry is None and pending:
-                    self._dispatch(process, pending.popleft(), per_entry)
+        while pending or any(process.entries for process in self._processes.values()):
+            self._hand_out(pending, per_entry)
             if pending and not self._processes:
                 self._spawn()
             now = time.monotonic()
-            deadlines = [process.deadline for process in self._processes.values() if process.entry]
+            deadlines = [process.deadline for process in self._processes.values() if process.entries]
             wait = max(0.0, min(deadlines) - now) if deadlines else 1.0
             finished: list[Graded] = []
             for fd, _ in self._poller.poll(min(wait, 1.0) * 1000 + 1):
                 ready = self._processes.get(fd)
                 if ready is not None:
-                    finished.extend(self._receive(ready, bool(pending)))
+                    finished.extend(self._receive(ready, pending, per_entry))
             # Hand out the next paths before the caller writes these results, so grading goes on meanwhile.
-            for process in list(self._processes.values()):
-                if process.ready and process.entry is None and pending:
-                    self._dispatch(process, pending.popleft(), per_entry)
+            self._hand_out(pending, per_entry)
             yield from finished
             for process in list(self._processes.values()):
-                if process.entry is not None and time.monotonic() > process.deadline:
-                    entry = process.entry
+                if process.entries and time.monotonic() > process.deadline:
+                    entry = process.entries.popleft()
+                    pending.extendleft(reversed(process.entries))  # queued behind it: another process takes them
                     self._retire(process, kill=True)
                     yield _failed(entry, f"grading took longer than {per_entry:g} s; the grading process was stopped")
             self._reap(block=False)
+
+    def _hand_out(self, pending: deque[Entry], seconds: float) -> None:
+        """Keep _QUEUED entries sent to every ready process: the next one waits in its pipe, not on us."""
+        for process in list(self._processes.values()):
+            while process.ready and len(process.entries) < _QUEUED and pending:
+                self._dispatch(process, pending.popleft(), seconds)
 
     def close(self) -> None:
         """Stop every grading process (they exit on EOF; stragglers are killed) and reap them."""
@@ -265,8 +269,9 @@ class GradingPool:
         return process
 
     def _dispatch(self, process: _Process, entry: Entry, seconds: float) -> None:
-        process.entry = entry
-        process.deadline = time.monotonic() + seconds
+        if not process.entries:
+            process.deadline = time.monotonic() + seconds
+        process.entries.append(entry)
         try:
             _send(process.request_fd, {"index": entry.index, "id": entry.id, "path": entry.path})
         except OSError:
@@ -298,11 +303,11 @@ class GradingPool:
         self.info = info
         process.ready = True
 
-    def _receive(self, process: _Process, more_work: bool) -> Iterator[Graded]:
+    def _receive(self, process: _Process, pending: deque[Entry], seconds: float) -> Iterator[Graded]:
         if not process.ready:
             self._receive_ready(process)
             return
-        entry = process.entry
+        entry = process.entries[0] if process.entries else None
         message = self._read(process)
         if message is not None and "graded" in message and entry is not None:
             header = message["graded"]
@@ -313,10 +318,14 @@ class GradingPool:
                     break
                 texts[name] = frame.decode("utf-8")
             if len(texts) == len(header["formats"]) and header["index"] == entry.index:
-                process.entry = None
+                process.entries.popleft()
+                process.deadline = time.monotonic() + seconds  # the next entry's turn starts now
                 yield Graded(entry, texts, float(header["score"]), float(header["max_score"]), str(header["status"]))
                 return
             message = None
+        if entry is not None:
+            process.entries.popleft()
+            pending.extendleft(reversed(process.entries))  # queued behind it: another process takes them
         if message is not None and "failed" in message and entry is not None:
             self._retire(process, kill=False)
             yield _failed(entry, str(message["failed"].get("message")))
@@ -324,7 +333,7 @@ class GradingPool:
             status = self._retire(process, kill=True)
             if entry is not None:
                 yield _failed(entry, f"the grading process died ({status})")
-        if more_work:
+        if pending:
             self._spawn()
 
     def _retire(self, process: _Process, kill: bool) -> str:
