@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +42,17 @@ class Finding:
     """The key formula in LaTeX, when the mistake's prose has one."""
 
 
-def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
-             trials: Sequence[Trial]) -> tuple[Finding, ...]:
-    """All findings for one exercise, most fundamental first."""
+def run_detectors(exercise: Exercise, trials: Sequence[Trial]) -> dict[str, list[Detection]]:
+    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone)."""
+    return {mistake_id: detector(exercise, trials) for mistake_id, detector in exercise.detectors.items()}
+
+
+def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None, trials: Sequence[Trial],
+             detections: Callable[[], Mapping[str, Sequence[Detection]]] | None = None) -> tuple[Finding, ...]:
+    """All findings for one exercise, most fundamental first.
+
+    `detections` returns what run_detectors would (the grader keeps it for runs it reuses).
+    """
     writer = _FindingWriter(exercise, extraction)
     if not extraction.found:
         return (writer.not_found(),)
@@ -61,7 +69,7 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     if findings or not any(trial.returned for trial in trials):
         # Nothing usable came back: the outputs cannot be judged, only the failure reported.
         return tuple(findings + [finding for finding in (error_finding, mutation) if finding])
-    explanations, errors_explained = _explain_outputs(exercise, trials, writer)
+    explanations, errors_explained = _explain_outputs(exercise, trials, writer, detections)
     if error_finding is not None and not errors_explained:
         findings.append(error_finding)
     findings.extend(explanations)
@@ -81,8 +89,8 @@ def _mutation(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWrite
     return None
 
 
-def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
-                     writer: _FindingWriter) -> tuple[list[Finding], bool]:
+def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: _FindingWriter,
+                     detections: Callable[[], Mapping[str, Sequence[Detection]]] | None) -> tuple[list[Finding], bool]:
     """Findings for wrong outputs, and whether a detection also explains the calls that raised."""
     findings: list[Finding] = []
     explained: set[str] = set()
@@ -91,8 +99,9 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial],
     wrong = [name for name in _output_names(exercise, trials) if _is_wrong(exercise, trials, name)]
     if not raised and not wrong:
         return findings, errors_explained  # every output right on every call: nothing to explain
-    for mistake_id, detector in exercise.detectors.items():  # in spec order: earlier ids take precedence
-        for detection in detector(exercise, trials):
+    found = detections() if detections is not None else run_detectors(exercise, trials)
+    for mistake_id, listed in found.items():  # in spec order: earlier ids take precedence
+        for detection in listed:
             if detection.outputs and all(output in explained or explained & _ancestors(exercise, output)
                                          for output in detection.outputs):
                 continue  # already explained, by this mistake upstream or by an earlier one

@@ -16,7 +16,8 @@ import numpy as np
 
 from grader.checks import CheckContext, CheckResult, Trial, run_check
 from grader.compare import Outputs, expected_outputs, split_outputs
-from grader.diagnose import diagnose
+from grader.detect import Detection
+from grader.diagnose import diagnose, run_detectors
 from grader.extract import Extraction, extract_functions
 from grader.load import load_submission
 from grader.result import ExerciseResult, SubmissionResult
@@ -90,8 +91,12 @@ class Grader:
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
                                 status, exercises, sandbox=self.worker.layers_in_force)
 
-    def _run(self, found: Sequence[tuple[Exercise, Extraction]]) -> list[RunOutcome]:
-        """Run the submission's functions, reusing the runs of code this grader has already run (grader.runcache)."""
+    def _run(self, found: Sequence[tuple[Exercise, Extraction]]) -> list[tuple[RunOutcome, dict[str, Any]]]:
+        """Run the submission's functions, reusing the runs of code this grader has already run (grader.runcache).
+
+        Returns:
+            Per function, its outcome and a store for what depends on the outcome alone (RunCache.derived).
+        """
         jobs = [self._job(exercise, extraction) for exercise, extraction in found]
         keys = [run_key(job, extraction.module_tree()) for job, (_, extraction) in zip(jobs, found)]
         outcomes = [self._runs.get(key) if key is not None else None for key in keys]
@@ -102,7 +107,8 @@ class Grader:
             if key is not None:
                 self._runs.put(key, outcome)
             outcomes[index] = outcome
-        return outcomes  # type: ignore[return-value]  # every None was replaced
+        return [(outcome, self._runs.derived(key) if key is not None else {})  # type: ignore[misc]
+                for outcome, key in zip(outcomes, keys)]
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(
@@ -115,21 +121,30 @@ class Grader:
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
         )
 
-    def _grade_exercise(self, exercise: Exercise, extraction: Extraction, run: RunOutcome | None) -> ExerciseResult:
-        if run is None:
+    def _grade_exercise(self, exercise: Exercise, extraction: Extraction,
+                        ran: tuple[RunOutcome, dict[str, Any]] | None) -> ExerciseResult:
+        if ran is None:
             findings = diagnose(exercise, extraction, None, ())
             status, reason = (("error", "the cell does not parse") if extraction.syntax_error
                               else ("missing", "function not found"))
             return _not_run(exercise, status, reason, findings)
+        run, derived = ran
         references = self._references[exercise.function]
         trials = _trials(exercise, references, run)
         stopped = _stopped_reason(run, trials)
+
+        def detections() -> dict[str, list[Detection]]:
+            if "detections" not in derived:
+                derived["detections"] = run_detectors(exercise, trials)
+            return derived["detections"]
+
         # Student outputs may hold NaN or infinities: comparing them is expected, warning about it is noise.
         with np.errstate(all="ignore"):
-            checks = tuple(
-                run_check(CheckContext(exercise, spec, trials, self.assignment, stopped)) for spec in exercise.checks
-            )
-            findings = diagnose(exercise, extraction, run, trials)
+            if "checks" not in derived:  # the same for every submission with this run
+                derived["checks"] = tuple(run_check(CheckContext(exercise, spec, trials, self.assignment, stopped))
+                                          for spec in exercise.checks)
+            checks = derived["checks"]
+            findings = diagnose(exercise, extraction, run, trials, detections)
         return ExerciseResult(
             function=exercise.function,
             title=exercise.title,

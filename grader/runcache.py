@@ -38,7 +38,7 @@ def run_key(job: Job, tree: ast.Module) -> RunKey | None:
     """Return the job's key, or None when its runs cannot be reused (its calls have no name)."""
     if job.calls_key is None:
         return None
-    shape: list[Hashable] = []  # every node's type and plain fields, in walk order: the tree, as ast.dump has it
+    shape: list[Any] = []  # every node's type and plain fields, in walk order: the tree, as ast.dump has it
     spans: list[int | None] = []
     for node in walk(tree):
         shape.append(type(node))
@@ -59,21 +59,27 @@ def run_key(job: Job, tree: ast.Module) -> RunKey | None:
 
 
 class RunCache:
-    """The latest outcomes, by RunKey."""
+    """The latest outcomes, by RunKey, with what the grader worked out from each alone (see `derived`)."""
 
     def __init__(self, entries: int = _ENTRIES) -> None:
-        self._outcomes: OrderedDict[Hashable, RunOutcome] = OrderedDict()  # lines as ranks
-        self._entries = entries
+        self._entries: OrderedDict[Hashable, tuple[RunOutcome, dict[str, Any]]] = OrderedDict()  # lines as ranks
+        self._size = entries
         self.hits = 0
 
     def get(self, key: RunKey) -> RunOutcome | None:
         """Return the outcome of a run with this key, its lines mapped onto this job's, or None."""
-        outcome = self._outcomes.get(key.key)
-        if outcome is None:
+        entry = self._entries.get(key.key)
+        if entry is None:
             return None
-        self._outcomes.move_to_end(key.key)
+        self._entries.move_to_end(key.key)
         self.hits += 1
-        return _map_lines(outcome, lambda rank: key.lines[rank])
+        return _map_lines(entry[0], lambda rank: key.lines[rank])
+
+    def derived(self, key: RunKey) -> dict[str, Any]:
+        """A store, shared by every run with this key, for results that depend on the outcome's values alone
+        (the checks, the detectors' findings: never a line or a location); empty when the run is not kept."""
+        entry = self._entries.get(key.key)
+        return entry[1] if entry is not None else {}
 
     def put(self, key: RunKey, outcome: RunOutcome) -> None:
         """Keep an outcome that can be reused, and make its arrays read-only (it is now shared)."""
@@ -84,9 +90,9 @@ class RunCache:
         for call in outcome.calls:
             _freeze(call.returned)
             _freeze(call.arguments_after)
-        self._outcomes[key.key] = _map_lines(outcome, rank.__getitem__)
-        if len(self._outcomes) > self._entries:
-            self._outcomes.popitem(last=False)
+        self._entries[key.key] = (_map_lines(outcome, rank.__getitem__), {})
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
 
 
 def _map_lines(outcome: RunOutcome, new_line: Callable[[int], int]) -> RunOutcome:

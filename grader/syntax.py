@@ -16,9 +16,8 @@ def walk(node: ast.AST) -> list[ast.AST]:
     kept = node.__dict__.get("_grader_walk")
     if kept is not None:
         return kept
-    nodes, depth = _walk(node)
-    if isinstance(node, _KEPT_ON):
-        node._grader_walk, node._grader_depth = nodes, depth  # type: ignore[attr-defined]
+    nodes, levels = _walk(node)
+    _keep(node, nodes, levels)
     return nodes
 
 
@@ -28,9 +27,13 @@ def depth(node: ast.AST) -> int:
     if kept is not None:
         return kept
     nodes, levels = _walk(node)
-    if isinstance(node, _KEPT_ON):
-        node._grader_walk, node._grader_depth = nodes, levels  # type: ignore[attr-defined]
+    _keep(node, nodes, levels)
     return levels
+
+
+def _keep(node: ast.AST, nodes: list[ast.AST], levels: int) -> None:
+    if isinstance(node, _KEPT_ON):
+        node.__dict__.update(_grader_walk=nodes, _grader_depth=levels)
 
 
 def _walk(root: ast.AST) -> tuple[list[ast.AST], int]:

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import write_notebook
+from grader import grade
+from grader.diagnose import run_detectors
 from grader.grade import Grader
 from grader.result import to_json
 from grader.runcache import RunCache, RunKey
@@ -46,12 +48,15 @@ def finding_lines(result) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("source", [TRANSPOSED, RESHAPED], ids=["transposed", "reshaped"])
 def test_the_same_code_laid_out_with_other_comments_reuses_the_run_and_points_at_its_own_lines(grader, tmp_path,
-                                                                                               source):
+                                                                                               source, monkeypatch):
+    detector_runs = []
+    monkeypatch.setattr(grade, "run_detectors", lambda *arguments: detector_runs.append(1) or run_detectors(*arguments))
     first = grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], source))
-    hits = grader._runs.hits
+    hits, detected = grader._runs.hits, len(detector_runs)
     moved_path = write_notebook(tmp_path / "b.ipynb", IMPORTS, CORRECT[COST], with_notes(source))
     moved = grader.grade(moved_path)
     assert grader._runs.hits == hits + 2  # both functions: nothing of this submission ran
+    assert len(detector_runs) == detected and (detected >= 1 or source == RESHAPED)  # detections worked out once
     with Grader("regularization", Limits(wall_seconds=2)) as fresh:
         assert comparable(moved) == comparable(fresh.grade(moved_path))
     assert finding_lines(first) and [(cell, line + 3) for cell, line in finding_lines(first)] == finding_lines(moved)
