@@ -391,6 +391,36 @@ def test_an_error_in_one_job_does_not_end_the_child(worker):
     assert before.calls[0].returned == after.calls[0].returned[:1] + before.calls[0].returned[1:]
 
 
+OPEN_DESCRIPTORS = textwrap.dedent(
+    """\
+    import os
+
+
+    def open_descriptors():
+        found = []
+        for fd in range(3, 1024):
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue
+            found.append(fd)
+        return found
+    """
+)
+
+
+def test_the_child_keeps_only_its_result_pipe_and_output_of_the_descriptors_it_inherits(tmp_path):
+    canary = os.open(tmp_path / "canary", os.O_CREAT | os.O_WRONLY)
+    os.dup2(canary, 700)  # a descriptor of the grader's, far above the ones the worker opens
+    try:
+        with Worker.start(LIMITS) as fresh:
+            (call,) = fresh.run(job("open_descriptors", (), source=OPEN_DESCRIPTORS)).calls
+    finally:
+        os.close(700)
+        os.close(canary)
+    assert len(call.returned) == 2 and max(call.returned) < 700  # the result pipe and the output file
+
+
 def test_results_over_the_result_limit_are_a_bad_result():
     with Worker.start(Limits(wall_seconds=2.0, result_bytes=1 << 16)) as small:
         outcome = small.run(job("add", (np.zeros(100_000), 1.0)))
