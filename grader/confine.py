@@ -25,6 +25,7 @@ student's code runs.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import os
 import platform
@@ -102,6 +103,7 @@ class Plan:
     ruleset_fd: int  # Landlock ruleset built by the worker, -1 when none
     last_capability: int  # highest capability number the kernel knows
     seccomp_template: bytes = b""  # the filter with placeholders for the child's pid (see seccomp_template)
+    bounding_set_dropped: bool = False  # the worker emptied its own bounding set: children inherit it (root only)
     details: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     """Layer → what it does here (shown to humans)."""
 
@@ -375,16 +377,36 @@ def effective_capabilities() -> int:
     return data[0].effective | data[1].effective << 32
 
 
+def drop_bounding_set(plan: Plan) -> Plan:
+    """In a root worker: empty its own bounding set once, for every child to inherit.
+
+    The bounding set limits only what exec grants, and the worker never execs. Returns the
+    plan, saying so where it was done.
+    """
+    if not plan.root or USER_NAMESPACE in plan.layers or not {NO_CAPABILITIES, UNPRIVILEGED_USER} & plan.layers:
+        return plan
+    try:
+        _empty_bounding_set(plan)
+    except LayerError:
+        return plan  # each child tries, and fails closed
+    return dataclasses.replace(plan, bounding_set_dropped=True)
+
+
+def _empty_bounding_set(plan: Plan) -> None:
+    keep = _CAP_DAC_READ_SEARCH if plan.keep_read_search else None
+    for capability in range(plan.last_capability + 1):
+        if capability != keep and _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) == -1:
+            if ctypes.get_errno() != errno.EINVAL:  # EINVAL: a capability this kernel lacks
+                _check(-1, NO_CAPABILITIES, "dropping the bounding set")
+
+
 def _drop_privileges(plan: Plan) -> None:
     """Drop capabilities (the bounding set too) and, as root, switch to the unprivileged user."""
     keep = _CAP_DAC_READ_SEARCH if plan.keep_read_search else None
     # Only root, or the owner of a new user namespace, has a bounding set worth emptying (and may).
     if (NO_CAPABILITIES in plan.layers or UNPRIVILEGED_USER in plan.layers) and \
-            (plan.root or USER_NAMESPACE in plan.layers):
-        for capability in range(plan.last_capability + 1):
-            if capability != keep and _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) == -1:
-                if ctypes.get_errno() != errno.EINVAL:  # EINVAL: a capability this kernel lacks
-                    _check(-1, NO_CAPABILITIES, "dropping the bounding set")
+            (plan.root or USER_NAMESPACE in plan.layers) and not plan.bounding_set_dropped:
+        _empty_bounding_set(plan)
     if plan.root and UNPRIVILEGED_USER in plan.layers:
         try:
             os.setgroups([])

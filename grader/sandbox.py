@@ -456,6 +456,7 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
         tempfile.tempdir = scratch
     try:
         plan, layers = _decide(settings, scratch_base, clean)
+        plan = confine.drop_bounding_set(plan)
         write_frame(reply_fd, encode(_layers_to_wire(layers)))
         known_calls: dict[str, tuple[tuple[Any, ...], ...]] = {}  # calls_key → calls, sent once by the grader
         while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:

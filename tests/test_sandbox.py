@@ -421,6 +421,25 @@ def test_the_child_keeps_only_its_result_pipe_and_output_of_the_descriptors_it_i
     assert len(call.returned) == 2 and max(call.returned) < 700  # the result pipe and the output file
 
 
+BOUNDING_SET = textwrap.dedent(
+    """\
+    import ctypes
+
+
+    def bounding_set():
+        prctl = ctypes.CDLL(None).prctl
+        return [capability for capability in range(64) if prctl(23, capability, 0, 0, 0) == 1]  # PR_CAPBSET_READ
+    """
+)
+
+
+def test_the_child_s_bounding_set_is_empty_but_for_the_capability_it_keeps(worker):
+    if not {"no-capabilities", "unprivileged-user"} & set(worker.layers_in_force):
+        pytest.skip("capabilities are not dropped here")
+    (call,) = worker.run(job("bounding_set", (), source=BOUNDING_SET)).calls
+    assert call.returned in ([], [2])  # at most CAP_DAC_READ_SEARCH, where Python needs it (see README)
+
+
 def test_results_over_the_result_limit_are_a_bad_result():
     with Worker.start(Limits(wall_seconds=2.0, result_bytes=1 << 16)) as small:
         outcome = small.run(job("add", (np.zeros(100_000), 1.0)))
