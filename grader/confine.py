@@ -189,7 +189,7 @@ def candidate_plan(uid: int | None, gid: int | None, scratch_bytes: int, without
     template = seccomp_template(architecture) if architecture is not None and SECCOMP in layers else b""
     return Plan(frozenset(layers), root, uid if root and uid is not None else os.getuid(),
                 gid if root and gid is not None else os.getgid(), False, scratch_bytes, abi, ruleset_fd,
-                last_capability, template, details)
+                last_capability, template, details=details)
 
 
 def readable_roots() -> list[str]:

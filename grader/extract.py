@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.load import Submission
+from grader.repeats import RepeatCache
 from grader.syntax import depth, walk
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -125,7 +126,7 @@ class _Notebook:
             code = _sanitize(cell.source)
             lines = tuple(code.split("\n"))
             try:
-                statements = _cell_statements(code) if len(code) <= _CACHED_CELL_CHARS else _parse_cell(code)
+                statements = _cell_statements(code)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 self._remember_broken(cell.index, cell.source, lines, error)
                 continue
@@ -175,12 +176,20 @@ def _parse_cell(code: str) -> tuple[ast.stmt, ...]:
     return statements
 
 
-# Most cells of a class's notebooks are the template's, unchanged: each distinct text is parsed once
-# (the trees are shared, and never modified). Template cells come back with every notebook, so
-# they stay among the latest 64 while each student's own cells pass through (64 cells of trees
-# take about 7 MB). Failures are not kept; neither are long cells.
-_cell_statements = functools.lru_cache(maxsize=64)(_parse_cell)
+# Most cells of a class's notebooks are the template's, unchanged: each is parsed once per grading
+# process (the trees are shared, and never modified). Failures are not kept; neither are long cells.
+_CELLS: RepeatCache[tuple[ast.stmt, ...]] = RepeatCache(64)  # about 7 MB at most
 _CACHED_CELL_CHARS = 20_000
+
+
+def _cell_statements(code: str) -> tuple[ast.stmt, ...]:
+    if len(code) > _CACHED_CELL_CHARS:
+        return _parse_cell(code)
+    statements = _CELLS.get(code)
+    if statements is None:
+        statements = _parse_cell(code)
+        _CELLS.put(code, statements)
+    return statements
 
 
 def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:

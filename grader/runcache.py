@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from grader.repeats import RepeatCache
 from grader.sandbox import Job, RaisedError, RunOutcome
 from grader.syntax import walk
 
-_ENTRIES = 96  # outcomes kept per grading process: about 7 MB, and enough to keep a class's common solutions
+_ENTRIES = 96  # outcomes kept per grading process: at most about 7 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +59,11 @@ def run_key(job: Job, tree: ast.Module) -> RunKey | None:
 
 
 class RunCache:
-    """The latest outcomes, by RunKey, with what the grader worked out from each alone (see `derived`)."""
+    """The latest outcomes of code that came back, by RunKey, with what the grader worked out from each alone."""
 
     def __init__(self, entries: int = _ENTRIES) -> None:
-        self._entries: OrderedDict[Hashable, tuple[RunOutcome, dict[str, Any]]] = OrderedDict()  # lines as ranks
-        self._size = entries
+        # Lines as ranks; kept from a key's second run on, so that a student's own code takes no room.
+        self._entries: RepeatCache[tuple[RunOutcome, dict[str, Any]]] = RepeatCache(entries)
         self.hits = 0
 
     def get(self, key: RunKey) -> RunOutcome | None:
@@ -71,7 +71,6 @@ class RunCache:
         entry = self._entries.get(key.key)
         if entry is None:
             return None
-        self._entries.move_to_end(key.key)
         self.hits += 1
         return _map_lines(entry[0], lambda rank: key.lines[rank])
 
@@ -87,12 +86,10 @@ class RunCache:
         lines = {line for call in outcome.calls if call.error is not None for line in call.error.lines}
         if outcome.failure is not None or not lines <= rank.keys():
             return
-        for call in outcome.calls:
-            _freeze(call.returned)
-            _freeze(call.arguments_after)
-        self._entries[key.key] = (_map_lines(outcome, rank.__getitem__), {})
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        if self._entries.put(key.key, (_map_lines(outcome, rank.__getitem__), {})):
+            for call in outcome.calls:
+                _freeze(call.returned)
+                _freeze(call.arguments_after)
 
 
 def _map_lines(outcome: RunOutcome, new_line: Callable[[int], int]) -> RunOutcome:

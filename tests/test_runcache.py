@@ -11,6 +11,7 @@ from conftest import write_notebook
 from grader import grade
 from grader.diagnose import run_detectors
 from grader.grade import Grader
+from grader.repeats import RepeatCache
 from grader.result import to_json
 from grader.runcache import RunCache, RunKey
 from grader.sandbox import CallOutcome, Limits, RaisedError, RunFailure, RunOutcome
@@ -51,7 +52,10 @@ def test_the_same_code_laid_out_with_other_comments_reuses_the_run_and_points_at
                                                                                                source, monkeypatch):
     detector_runs = []
     monkeypatch.setattr(grade, "run_detectors", lambda *arguments: detector_runs.append(1) or run_detectors(*arguments))
-    first = grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], source))
+    first_path = write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], source)
+    first = grader.grade(first_path)
+    assert grader._runs.hits == 0
+    assert comparable(grader.grade(first_path)) == comparable(first)  # a run is kept once its code comes back
     hits, detected = grader._runs.hits, len(detector_runs)
     moved_path = write_notebook(tmp_path / "b.ipynb", IMPORTS, CORRECT[COST], with_notes(source))
     moved = grader.grade(moved_path)
@@ -67,7 +71,8 @@ def test_the_same_code_laid_out_with_other_comments_reuses_the_run_and_points_at
     TRANSPOSED.replace("+ lambd / m * W2.T", "+ (lambd / m\n        * W2.T)"),  # a statement split otherwise
 ])
 def test_other_code_or_another_line_layout_runs_again(grader, tmp_path, other):
-    grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], TRANSPOSED))
+    for _ in range(2):  # kept from the second time on
+        grader.grade(write_notebook(tmp_path / "a.ipynb", IMPORTS, CORRECT[COST], TRANSPOSED))
     hits = grader._runs.hits
     grader.grade(write_notebook(tmp_path / "b.ipynb", IMPORTS, CORRECT[COST], other))
     assert grader._runs.hits == hits + 1  # the cost function only
@@ -77,10 +82,10 @@ def test_a_run_that_did_not_finish_runs_again(tmp_path):
     spinning = CORRECT[COST].replace("    m = Y.shape[1]\n", "    m = Y.shape[1]\n    while True:\n        pass\n", 1)
     assert spinning != CORRECT[COST]
     with Grader("regularization", Limits(wall_seconds=0.5)) as grader:
-        for name in ("a", "b"):
+        for name in ("a", "b", "c"):
             result = grader.grade(write_notebook(tmp_path / f"{name}.ipynb", IMPORTS, spinning, CORRECT[BACKWARD]))
             assert result.exercises[0].status == "error"
-        assert grader._runs.hits == 1  # the backward function only
+        assert grader._runs.hits == 1  # the backward function's third run only: kept from its second
 
 
 def outcome_with(lines: tuple[int, ...], failure: RunFailure | None = None) -> RunOutcome:
@@ -91,8 +96,11 @@ def outcome_with(lines: tuple[int, ...], failure: RunFailure | None = None) -> R
 
 def test_traceback_lines_are_mapped_by_rank_and_reused_arrays_are_read_only():
     cache = RunCache()
-    stored = outcome_with((3, 7))
-    cache.put(RunKey("k", (1, 3, 5, 7)), stored)
+    first, second = outcome_with((3, 7)), outcome_with((3, 7))
+    cache.put(RunKey("k", (1, 3, 5, 7)), first)
+    assert cache.get(RunKey("k", (1, 3, 5, 7))) is None  # seen once: a student's own code, maybe
+    first.calls[0].returned["dW"][0, 0] = 5.0  # not shared, so not frozen
+    cache.put(RunKey("k", (1, 3, 5, 7)), second)
     reused = cache.get(RunKey("k", (2, 6, 10, 11)))
     assert reused.calls[1].error.lines == (6, 11) and reused.calls[1].error.line == 11
     with pytest.raises(ValueError):
@@ -102,16 +110,20 @@ def test_traceback_lines_are_mapped_by_rank_and_reused_arrays_are_read_only():
 
 def test_failed_runs_and_lines_outside_the_layout_are_not_kept():
     cache = RunCache()
-    cache.put(RunKey("failed", (3, 7)), outcome_with((3, 7), RunFailure("timeout", "took longer", None, 1)))
-    cache.put(RunKey("unmapped", (3,)), outcome_with((3, 7)))
+    for _ in range(2):
+        cache.put(RunKey("failed", (3, 7)), outcome_with((3, 7), RunFailure("timeout", "took longer", None, 1)))
+        cache.put(RunKey("unmapped", (3,)), outcome_with((3, 7)))
     assert cache.get(RunKey("failed", (3, 7))) is None and cache.get(RunKey("unmapped", (3,))) is None
 
 
-def test_the_oldest_outcome_makes_room():
-    cache = RunCache(entries=2)
-    for key in ("a", "b", "c"):
-        cache.put(RunKey(key, (3, 7)), outcome_with((3, 7)))
-    assert cache.get(RunKey("a", (3, 7))) is None and cache.get(RunKey("c", (3, 7))) is not None
+def test_only_what_comes_back_is_kept_and_the_least_recently_used_makes_room():
+    cache = RepeatCache(2)
+    assert not cache.put("own", 1) and len(cache) == 0  # seen once
+    for key in ("a", "b", "a", "b"):
+        cache.put(key, key.upper())
+    assert cache.get("a") == "A"  # now the most recently used
+    assert cache.put("c", "C") is False and cache.put("c", "C") is True
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == ("A", None, "C", 2)
 
 
 @pytest.mark.parametrize(("first", "second", "same"), [

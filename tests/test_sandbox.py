@@ -421,22 +421,10 @@ def test_the_child_keeps_only_its_result_pipe_and_output_of_the_descriptors_it_i
     assert len(call.returned) == 2 and max(call.returned) < 700  # the result pipe and the output file
 
 
-BOUNDING_SET = textwrap.dedent(
-    """\
-    import ctypes
-
-
-    def bounding_set():
-        prctl = ctypes.CDLL(None).prctl
-        return [capability for capability in range(64) if prctl(23, capability, 0, 0, 0) == 1]  # PR_CAPBSET_READ
-    """
-)
-
-
 def test_the_child_s_bounding_set_is_empty_but_for_the_capability_it_keeps(worker):
     if not {"no-capabilities", "unprivileged-user"} & set(worker.layers_in_force):
         pytest.skip("capabilities are not dropped here")
-    (call,) = worker.run(job("bounding_set", (), source=BOUNDING_SET)).calls
+    (call,) = worker.run(job("bounding_set", (), source=PROBES)).calls
     assert call.returned in ([], [2])  # at most CAP_DAC_READ_SEARCH, where Python needs it (see README)
 
 
@@ -487,6 +475,11 @@ PROBES = textwrap.dedent(
 
     def identity():
         return os.getuid(), os.getgid()
+
+
+    def bounding_set():
+        prctl = ctypes.CDLL(None).prctl
+        return [capability for capability in range(64) if prctl(23, capability, 0, 0, 0) == 1]  # PR_CAPBSET_READ
 
 
     def try_open(path, mode):
@@ -705,6 +698,7 @@ with Worker.start(Limits(wall_seconds=2)) as worker:
         "layers": list(worker.layers_in_force),
         "details": {{layer.name: layer.detail for layer in worker.layers}},
         "identity": run("identity"),
+        "bounding": run("bounding_set"),
         "reference": run("try_open", {str(ROOT / "reference" / "regularization" / "solution.py")!r}, "r"),
         "tmp": run("try_open", "/tmp/grader-sandbox-test-canary", "w"),
         "socket": run("try_call", "socket"),
@@ -773,7 +767,7 @@ def run_elsewhere(as_user: bool) -> dict:
 def test_as_root_with_a_python_others_can_read_the_child_switches_user_without_capabilities():
     report = run_elsewhere(as_user=False)
     assert {"unprivileged-user", "no-capabilities"} <= set(report["layers"]), report["details"]
-    assert report["identity"] == "(65534, 65534)"
+    assert report["identity"] == "(65534, 65534)" and report["bounding"] == "[]"
     assert report["scratch"] == "'ok'"
     assert report["tmp"] == "'PermissionError'"
     if "landlock-files" in report["layers"]:
@@ -788,6 +782,7 @@ def test_as_an_ordinary_user_the_grader_uses_user_namespaces_or_says_why_not():
     assert "unprivileged-user" in layers and "no-capabilities" in layers
     if "user-namespace" in layers:
         assert {"ipc-namespace", "scratch-tmpfs"} <= layers
+        assert report["bounding"] == "[]"  # emptied inside the child's own user namespace
     else:
         assert details["user-namespace"].startswith("not available here"), details
     assert report["scratch"] == "'ok'"

@@ -2,7 +2,7 @@
 
 Run from the project root, with the project installed in a venv (`pip install .`, so bytecode is compiled):
     python tests/benchmarks/bench_batch.py --grade .venv/bin/grade [--count 1000] [--jobs 2]
-        [--sizes 250,500,1000] [--timeouts 0] [--own-share S] [--nbclient-python .venv/bin/python]
+        [--sizes 250,500,1000] [--repeat 1] [--timeouts 0] [--own-share S] [--nbclient-python .venv/bin/python]
 
 What it does:
 1. Generates `--count` notebooks of ≈300 KB (code cells padded with base64 image outputs, like an
@@ -18,7 +18,9 @@ What it does:
 2. Runs `grade DIR --out OUT --jobs N` once per size in --sizes (default: just --count) and reports
    wall time, notebooks/s, and the peak memory of the whole process tree, sampled from /proc (sum
    of RSS every 50 ms, which counts pages shared between the forked processes once per process,
-   and sum of PSS every 500 ms, which splits them; sampling costs about 2% of one CPU).
+   and sum of PSS every 500 ms, which splits them; sampling costs about 2% of one CPU). Before each
+   run it times a fixed pure-Python loop (the speed index): on a shared machine the same code runs
+   up to twice as slow at times, and --repeat N gives the best, median and worst of N runs.
 3. With --nbclient-python (a Python with nbclient, ipykernel and matplotlib): executes one generated
    correct notebook whole with nbclient, as notebook-executing graders do, with the course helpers
    (reference/regularization/provided.py) importable as reg_utils and testCases, and the course's
@@ -29,11 +31,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -201,6 +205,16 @@ class TreeMemory:
             self._stop.wait(self.interval)
 
 
+def speed_index() -> float:
+    """Milliseconds a fixed pure-Python loop takes right now (best of 5): a shared machine's speed varies."""
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(number * number for number in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return 1000 * best
+
+
 def run_batch(grade: list[str], folder: Path, out: Path, jobs: int, timeout: float) -> dict:
     """Time one `grade DIR --out OUT --jobs N` and sample its memory."""
     shutil.rmtree(out, ignore_errors=True)
@@ -259,6 +273,7 @@ def main() -> int:
     parser.add_argument("--own-share", type=float, help="share of notebooks whose graded functions are their "
                         "student's own (default: as measured on a real class, see OWN_CODE); 1 = every one: "
                         "the grader can reuse no run")
+    parser.add_argument("--repeat", type=int, default=1, help="time each size this many times (default 1)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")] if arguments.sizes else [arguments.count]
@@ -276,6 +291,7 @@ def main() -> int:
               + ", ".join(f"{function} in {100 * number / len(files):.0f}%" for function, number in own.items()))
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before; grade = {arguments.grade}; "
               f"--jobs {arguments.jobs}")
+        rates: dict[int, list[float]] = {}
         for size in sizes:
             folder = source
             if size != len(files):
@@ -283,15 +299,23 @@ def main() -> int:
                 folder.mkdir()
                 for path in files[:size]:
                     os.symlink(path, folder / path.name)
-            measured = run_batch(grade, folder, scratch / f"out-{size}", arguments.jobs, arguments.timeout)
-            assert measured["graded"] == size, measured
-            cpu_each = 1000 * measured["cpu"] / size
-            print(f"  {size:5d} notebooks: {measured['seconds']:6.2f} s, {size / measured['seconds']:6.1f} notebooks/s, "
-                  f"{1000 * measured['seconds'] / size:5.1f} ms each; CPU {cpu_each:.1f} ms each (all processes; "
-                  f"ceiling on {os.cpu_count()} idle CPUs: {1000 * (os.cpu_count() or 1) / cpu_each:.0f}/s); "
-                  f"peak memory of the tree: RSS sum {measured['rss'] / 2**20:.0f} MiB, "
-                  f"PSS sum {measured['pss'] / 2**20:.0f} MiB ({measured['processes']} processes); sampling it took "
-                  f"{100 * measured['sampling'] / measured['seconds']:.1f}% of a CPU")
+            for _ in range(arguments.repeat):
+                loop_ms = speed_index()
+                measured = run_batch(grade, folder, scratch / f"out-{size}", arguments.jobs, arguments.timeout)
+                assert measured["graded"] == size, measured
+                rates.setdefault(size, []).append(size / measured["seconds"])
+                cpu_each = 1000 * measured["cpu"] / size
+                print(f"  {size:5d} notebooks: {measured['seconds']:6.2f} s, {size / measured['seconds']:6.1f} "
+                      f"notebooks/s, {1000 * measured['seconds'] / size:5.1f} ms each; CPU {cpu_each:.1f} ms each "
+                      f"(all processes; ceiling on {os.cpu_count()} idle CPUs: "
+                      f"{1000 * (os.cpu_count() or 1) / cpu_each:.0f}/s); peak memory of the tree: RSS sum "
+                      f"{measured['rss'] / 2**20:.0f} MiB, PSS sum {measured['pss'] / 2**20:.0f} MiB "
+                      f"({measured['processes']} processes); sampling it took "
+                      f"{100 * measured['sampling'] / measured['seconds']:.1f}% of a CPU; speed index {loop_ms:.0f} ms")
+        if arguments.repeat > 1:
+            for size, measured_rates in rates.items():
+                print(f"  {size:5d} notebooks, {len(measured_rates)} runs: best {max(measured_rates):.1f}/s, "
+                      f"median {statistics.median(measured_rates):.1f}/s, worst {min(measured_rates):.1f}/s")
         if arguments.nbclient_python:
             time_nbclient(arguments.nbclient_python, source / "student_0000.ipynb")
     finally:
