@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--assignment", metavar="NAME|PATH",
                         help="assignment name or folder with assignment.yaml (default: detected)")
     parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
-                        help="output format, repeatable (default: text); gradescope: Gradescope's results.json; "
-                             "junit: one JUnit XML document for the batch")
+                        help="output format, repeatable (default: text; with --out, only the JSON and Markdown files); "
+                             "gradescope: Gradescope's results.json; junit: one JUnit XML document for the batch")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write here, per submission, <id>.json and <id>.md (and a file per other format), and "
                              "for the batch grades.csv, summary.md, summary.html (and junit.xml)")
@@ -131,7 +131,8 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     paths = expand_paths(arguments.paths)
-    formats = arguments.formats or ["text"]
+    # With --out, each submission gets its JSON and Markdown files; the text report is for a terminal.
+    formats = arguments.formats or ([] if arguments.out is not None else ["text"])
     single = (len(paths) == 1 and arguments.out is None and not arguments.resume and arguments.shard == "1/1"
               and not set(formats) & set(CI_FORMATS) and not os.environ.get("GITHUB_STEP_SUMMARY"))
     if not single:

@@ -115,6 +115,7 @@ def test_resume_regrades_only_what_changed(classroom, tmp_path):
     shutil.copytree(classroom / "section-a", folder)
     out = tmp_path / "out"
     assert grade(str(folder), "--out", str(out), "--quiet").returncode == 0
+    assert list(out.glob("*.md")) and not list(out.glob("*.txt"))  # JSON and Markdown unless a format is asked
     stamps = {path.name: path.stat().st_mtime_ns for path in out.glob("*.json")}
     shutil.copy(EXAMPLES / "np_sum_mistake.ipynb", folder / "correct.ipynb")  # a new version of one submission
     done = grade(str(folder), "--out", str(out), "--resume")
