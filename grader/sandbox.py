@@ -463,6 +463,7 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
             jobs = _jobs_from_wire(decode(frame, max_bytes=_JOB_MAX_BYTES), known_calls)
             for job in jobs:
                 _compile_served_modules(job)
+                _fingerprint_calls(job)
             # A fresh child takes over the jobs after one that ended its child (see Worker.run_all).
             done = 0
             while done < len(jobs):
@@ -687,7 +688,7 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         if name in ("non-dumpable-grader", "strict-decoder"):
             continue  # the grader's own, added by Worker
         on = name in in_force
-        detail = described[name] if on else details.get(name, "not available here")
+        detail = described[name] if on or name == "clean-worker" else details.get(name, "not available here")
         if name == confine.UNPRIVILEGED_USER and on and plan.keep_read_search:
             detail += f" ({details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')})"
         layers.append(Layer(name, on, detail))
@@ -1079,10 +1080,12 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> bool
             message = f"the code defines no function named {job.function}"
             send("failure", _failure_to_wire(RunFailure("function-missing", message, None, None)))
             return True
+        pristine = _PRISTINE.get(job.calls_key or "", (None, ()))
+        pristine = pristine[1] if pristine[0] is job.calls else ()
         for call_index, arguments in enumerate(job.calls):
             # Arguments travel back only when the call changed them: most calls don't, and this halves
             # what the grader decodes. (A student can only hide a mutation from their own grade.)
-            before = _fingerprint(arguments)
+            before = pristine[call_index] if pristine else _fingerprint(arguments)
             try:
                 with _alarm_enabled():
                     returned = function(*arguments)
@@ -1138,6 +1141,16 @@ def _fingerprint(value: Any, depth: int = 0) -> Any:
         if kind is dict and all(type(key) is str for key in value):
             return kind, tuple((key, _fingerprint(item, depth + 1)) for key, item in value.items())
     return object()
+
+
+# In the worker: the fingerprint of every call's arguments as sent, by calls_key (with the calls
+# themselves, to check they are those the job holds), inherited by every child through fork.
+_PRISTINE: dict[str, tuple[tuple[tuple[Any, ...], ...], tuple[Any, ...]]] = {}
+
+
+def _fingerprint_calls(job: Job) -> None:
+    if job.calls_key is not None and _PRISTINE.get(job.calls_key, (None,))[0] is not job.calls:
+        _PRISTINE[job.calls_key] = (job.calls, tuple(_fingerprint(arguments) for arguments in job.calls))
 
 
 # In the worker: served modules (the course's public helpers) compiled once, then inherited
