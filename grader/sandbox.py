@@ -659,8 +659,8 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         in_force.add("clean-worker")
     user = f"uid {plan.uid}, gid {plan.gid}"
     described = {
-        "clean-worker": "forked before any reference code was loaded; one fresh child per submission" if reference_modules == 0
-        else f"started after reference code was loaded ({reference_modules} modules dropped, objects may remain)",
+        "clean-worker": "forked before any reference code was loaded; one fresh child per submission"
+        if reference_modules == 0 else f"started after reference code was loaded ({reference_modules} modules dropped, objects may remain)",
         "closed-fds": "the child keeps only /dev/null, its output and its result pipe",
         "clean-environment": "no environment variables from the grader; HOME and TMPDIR are the scratch directory",
         "rlimits": f"address space +{limits.memory_bytes >> 20} MB, CPU {math.ceil(limits.wall_seconds) + 1} s, "
@@ -724,12 +724,14 @@ def _remove_scratch(scratch: str, plan: confine.Plan) -> None:
 
 
 def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan,
-                  scratch_base: str) -> list[tuple[_ChildReport, bytes]]:
+                  scratch_base: str) -> Iterator[tuple[_ChildReport, bytes]]:
     """Fork a child for the jobs, collect its messages within the limits, and clean up.
 
-    Returns:
+    Yields:
         A report and the messages of each job the child finished, then of the job that ended
         the child, if one did: at least one job, and all of them unless one ended the child.
+        When the child finished them all, they come before it is reaped, so that the grader
+        goes on while the child exits.
     """
     limits = settings.limits
     scratch = _make_scratch(scratch_base, plan)
@@ -740,32 +742,46 @@ def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan,
     if pid == 0:
         _child_main(jobs, settings, plan, write_fd, output_fds, scratch)
     os.close(write_fd)
-    try:
-        reading = _read_child(read_fd, pid, len(jobs), limits.wall_seconds + _GRACE_SECONDS, limits.result_bytes)
-    finally:
-        os.close(read_fd)
-        # The whole group, so that processes the student started die too.
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(ProcessLookupError):
-                kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-        with contextlib.suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:  # the student's processes, if any
-                pass
-    _remove_scratch(scratch, plan)
 
     def report(index: int, stop: str, death: RunFailure | None, seconds: float) -> _ChildReport:
         output_size = os.fstat(output_fds[index]).st_size
         output = os.pread(output_fds[index], 4 * _OUTPUT_CHARS, 0).decode("utf-8", "replace")[:_OUTPUT_CHARS]
         return _ChildReport(stop, death, output_size > limits.output_bytes, output, seconds)
 
-    results = [(report(index, "done", None, seconds), data) for index, (data, seconds) in enumerate(reading.finished)]
-    if len(results) < len(jobs):  # the job that ended the child
-        death = None if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else _death_failure(status, usage, limits)
-        results.append((report(len(results), reading.stop, death, reading.seconds), reading.rest[: limits.result_bytes + 1]))
-    for fd in output_fds:
-        os.close(fd)
-    return results
+    reaped: tuple[int, resource.struct_rusage] | None = None
+    try:
+        try:
+            reading = _read_child(read_fd, pid, len(jobs), limits.wall_seconds + _GRACE_SECONDS, limits.result_bytes)
+        finally:
+            os.close(read_fd)
+        if len(reading.finished) < len(jobs):
+            reaped = _reap(pid)  # a job ended the child: stop what is left of it first
+        for index, (data, seconds) in enumerate(reading.finished):
+            yield report(index, "done", None, seconds), data
+        if reaped is not None:
+            status, usage = reaped
+            clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+            death = None if clean else _death_failure(status, usage, limits)
+            rest = reading.rest[: limits.result_bytes + 1]
+            yield report(len(reading.finished), reading.stop, death, reading.seconds), rest
+    finally:
+        if reaped is None:
+            _reap(pid)
+        _remove_scratch(scratch, plan)
+        for fd in output_fds:
+            os.close(fd)
+
+
+def _reap(pid: int) -> tuple[int, resource.struct_rusage]:
+    """Kill a child with its process group (the processes the student started die too); return its status."""
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError):
+            kill(pid, signal.SIGKILL)
+    _, status, usage = os.wait4(pid, 0)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:  # the student's processes, if any
+            pass
+    return status, usage
 
 
 @dataclass(frozen=True, slots=True)
