@@ -13,27 +13,22 @@ _KEPT_ON = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # 
 
 def walk(node: ast.AST) -> list[ast.AST]:
     """Every node under `node`, itself included, in the order of ast.walk (breadth first), without recursion."""
-    kept = node.__dict__.get("_grader_walk")
-    if kept is not None:
-        return kept
-    nodes, levels = _walk(node)
-    _keep(node, nodes, levels)
-    return nodes
+    return _walked(node)[0]
 
 
 def depth(node: ast.AST) -> int:
     """How many levels the tree under `node` has (1 for a leaf)."""
-    kept = node.__dict__.get("_grader_depth")
+    return _walked(node)[1]
+
+
+def _walked(node: ast.AST) -> tuple[list[ast.AST], int]:
+    kept = node.__dict__.get("_grader_walk")
     if kept is not None:
         return kept
-    nodes, levels = _walk(node)
-    _keep(node, nodes, levels)
-    return levels
-
-
-def _keep(node: ast.AST, nodes: list[ast.AST], levels: int) -> None:
+    walked = _walk(node)
     if isinstance(node, _KEPT_ON):
-        node.__dict__.update(_grader_walk=nodes, _grader_depth=levels)
+        node.__dict__["_grader_walk"] = walked
+    return walked
 
 
 def _walk(root: ast.AST) -> tuple[list[ast.AST], int]:
