@@ -19,10 +19,10 @@ from grader.compare import Outputs, expected_outputs, split_outputs
 from grader.detect import Detection
 from grader.diagnose import diagnose, run_detectors
 from grader.extract import Extraction, extract_functions
-from grader.load import load_submission
+from grader.load import Submission, load_submission
 from grader.result import ExerciseResult, SubmissionResult
-from grader.runcache import RunCache, run_key
-from grader.sandbox import Job, Limits, RunOutcome, Worker
+from grader.runcache import RunCache, RunKey, run_key
+from grader.sandbox import Job, Limits, RunOutcome, Submitted, Worker
 from grader.spec import Exercise, Probe, find_assignment, load_assignment
 
 SUBMISSION_FILENAME = "<submission>"
@@ -36,6 +36,18 @@ class _ReferenceProbe:
     expected: dict
     baseline_arguments: tuple[Any, ...] | None
     baseline_expected: dict | None
+
+
+@dataclass(slots=True)
+class Started:
+    """A submission read, its functions extracted, their runs reused or on their way (see Grader.start)."""
+
+    submission: Submission
+    extractions: tuple[Extraction, ...]  # one per exercise, in the spec's order
+    found: list[tuple[Exercise, Extraction]]  # the exercises whose function was found
+    keys: list[RunKey | None]  # per found function
+    outcomes: list[RunOutcome | None]  # per found function: a reused run, or None when it is in `submitted`
+    submitted: Submitted | None  # the runs left, in the sandbox
 
 
 class Grader:
@@ -70,45 +82,51 @@ class Grader:
 
     def grade(self, path: str | Path) -> SubmissionResult:
         """Grade one submission file; a broken submission is a result, never an exception."""
-        assignment = self.assignment
+        return self.finish(self.start(path))
+
+    def start(self, path: str | Path) -> Started:
+        """Read and extract a submission, and send its functions to the sandbox without waiting.
+
+        While its child runs, the caller may start the next submission; `finish` them in order.
+        """
         submission = load_submission(path)
+        if submission.problem is not None:
+            return Started(submission, (), [], [], [], None)
+        exercises = self.assignment.exercises
+        extractions = extract_functions(submission, [exercise.function for exercise in exercises])
+        found = [(exercise, extraction) for exercise, extraction in zip(exercises, extractions) if extraction.found]
+        jobs = [self._job(exercise, extraction) for exercise, extraction in found]
+        keys = [run_key(job, extraction.module_tree()) for job, (_, extraction) in zip(jobs, found)]
+        # Runs of code this grader has seen come back are reused (grader.runcache); one child runs
+        # every function left (see Worker.run_all): a child per function would double the cost.
+        outcomes = [self._runs.get(key) if key is not None else None for key in keys]
+        submitted = self.worker.submit([job for job, outcome in zip(jobs, outcomes) if outcome is None])
+        return Started(submission, extractions, found, keys, outcomes, submitted)
+
+    def finish(self, started: Started) -> SubmissionResult:
+        """Collect a started submission's runs, check, diagnose and score it."""
+        assignment, submission = self.assignment, started.submission
         total = sum(exercise.points for exercise in assignment.exercises)
         if submission.problem is not None:
             exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
             return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
                                     "error", exercises, (("unreadable", submission.problem),),
                                     self.worker.layers_in_force)
-        extractions = extract_functions(submission, [exercise.function for exercise in assignment.exercises])
-        found = [(exercise, extraction) for exercise, extraction in zip(assignment.exercises, extractions)
-                 if extraction.found]
-        runs = dict(zip((exercise.function for exercise, _ in found), self._run(found)))
+        fresh = iter(self.worker.collect(started.submitted) if started.submitted is not None else ())
+        runs = {}
+        for (exercise, _), key, reused in zip(started.found, started.keys, started.outcomes):
+            outcome = reused if reused is not None else next(fresh)
+            if reused is None and key is not None:
+                self._runs.put(key, outcome)
+            runs[exercise.function] = (outcome, self._runs.derived(key) if key is not None else {})
         exercises = tuple(
             self._grade_exercise(exercise, extraction, runs.get(exercise.function))
-            for exercise, extraction in zip(assignment.exercises, extractions)
+            for exercise, extraction in zip(assignment.exercises, started.extractions)
         )
         score = round(sum(exercise.score for exercise in exercises), 2)
         status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
                                 status, exercises, sandbox=self.worker.layers_in_force)
-
-    def _run(self, found: Sequence[tuple[Exercise, Extraction]]) -> list[tuple[RunOutcome, dict[str, Any]]]:
-        """Run the submission's functions, reusing the runs of code this grader has already run (grader.runcache).
-
-        Returns:
-            Per function, its outcome and a store for what depends on the outcome alone (RunCache.derived).
-        """
-        jobs = [self._job(exercise, extraction) for exercise, extraction in found]
-        keys = [run_key(job, extraction.module_tree()) for job, (_, extraction) in zip(jobs, found)]
-        outcomes = [self._runs.get(key) if key is not None else None for key in keys]
-        missing = [index for index, outcome in enumerate(outcomes) if outcome is None]
-        # One child runs every function left (see Worker.run_all): a child per function would double the cost.
-        for index, outcome in zip(missing, self.worker.run_all([jobs[index] for index in missing])):
-            key = keys[index]
-            if key is not None:
-                self._runs.put(key, outcome)
-            outcomes[index] = outcome
-        return [(outcome, self._runs.derived(key) if key is not None else {})  # type: ignore[misc]
-                for outcome, key in zip(outcomes, keys)]
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(

@@ -28,7 +28,7 @@ from typing import Any
 from grader import __version__
 from grader.codec import DecodeError, read_frame, write_frame
 from grader.errors import GraderError, InternalError, SpecError
-from grader.grade import Grader
+from grader.grade import Grader, Started
 from grader.outdir import AssignmentInfo, Entry, ExerciseInfo, grading_key, result_file_text
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
@@ -38,7 +38,7 @@ Render = Callable[[SubmissionResult], str]
 _MAX_FRAME_BYTES = 256 << 20
 _STOP_SECONDS = 3.0  # how long an idle grading process may take to exit before it is killed
 _SLACK_SECONDS = 30.0  # a submission's deadline, beyond the sandbox's own time limits
-_QUEUED = 2  # entries sent ahead to each grading process
+_QUEUED = 3  # entries sent to each grading process: it starts the next while it finishes one
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,34 @@ def assignment_info(grader: Grader) -> AssignmentInfo:
 
 def grade_entry(grader: Grader, setup: GradingSetup, key: Mapping[str, Any], entry: Entry) -> Graded:
     """Grade one submission and render its files; a grader failure becomes a failed Graded, not an exception."""
+    return finish_entry(grader, setup, key, start_entry(grader, entry))
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """A submission whose grading has started (Grader.start), or why it could not."""
+
+    entry: Entry
+    started: Started | None
+    error: Exception | None = None
+
+
+def start_entry(grader: Grader, entry: Entry) -> Begun:
+    """Start grading a submission (see Grader.start); a grader failure is kept for finish_entry to report."""
     try:
-        result = grader.grade(entry.path)
+        return Begun(entry, grader.start(entry.path))
+    except Exception as error:  # noqa: BLE001 - reported, in order, by finish_entry
+        return Begun(entry, None, error)
+
+
+def finish_entry(grader: Grader, setup: GradingSetup, key: Mapping[str, Any], begun: Begun) -> Graded:
+    """Finish grading a submission and render its files; a grader failure becomes a failed Graded."""
+    entry = begun.entry
+    try:
+        if begun.started is None:
+            assert begun.error is not None
+            raise begun.error
+        result = grader.finish(begun.started)
         texts = {"json": result_file_text(result, __version__, key)}
         texts.update((name, render(result)) for name, render in setup.renderers.items())
     except Exception as error:  # noqa: BLE001 - one submission's grader failure must not stop the batch
@@ -124,9 +150,26 @@ def _serve(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
         info = assignment_info(grader)
         key = grading_key(info, setup.limits.wall_seconds)
         _send(reply_fd, {"ready": info.to_json()})
-        while (frame := read_frame(request_fd, _MAX_FRAME_BYTES)) is not None:
-            request = json.loads(frame)
-            graded = grade_entry(grader, setup, key, Entry(request["index"], request["id"], request["path"]))
+        requests = select.poll()
+        requests.register(request_fd, select.POLLIN)
+        begun: Begun | None = None
+        closed = False
+        while not closed or begun is not None:
+            # When the next path is already here, start it before finishing this one: its sandbox
+            # child runs while this one is checked and diagnosed.
+            following = None
+            if not closed and (begun is None or requests.poll(0)):
+                frame = read_frame(request_fd, _MAX_FRAME_BYTES)
+                if frame is None:
+                    closed = True
+                else:
+                    request = json.loads(frame)
+                    following = start_entry(grader, Entry(request["index"], request["id"], request["path"]))
+            if begun is None:
+                begun = following
+                continue
+            graded = finish_entry(grader, setup, key, begun)
+            begun = following
             if graded.failure is not None:
                 _send(reply_fd, {"failed": {"index": graded.entry.index, "message": graded.failure}})
                 return  # the worker or the grader may be broken: the main process starts a fresh one

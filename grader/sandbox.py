@@ -40,6 +40,7 @@ import tempfile
 import time
 import types
 import weakref
+from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -59,7 +60,7 @@ _TRACEBACK_LINES = 100
 _GRACE_SECONDS = 1.0  # the worker's deadline is this much after the child's own alarm
 _EXIT_WAIT_SECONDS = 0.5  # how long a child that closed its result pipe has to exit by itself
 _DRAIN_SECONDS = 0.05  # how often the worker empties the result pipe of a child still running
-_PIPE_BYTES = 1 << 20  # result pipe size: what a child can write before it waits for the worker
+_PIPE_BYTES = 1 << 20  # pipe size where allowed: what a writer can send before it waits for the reader
 _REPORTING_FAILED = 70  # exit status of a child whose own reporting code failed
 _REPLY_SLACK_BYTES = 1 << 20  # room for the outcome's own fields around the results
 _JOB_MAX_BYTES = 1 << 31
@@ -157,6 +158,14 @@ class RunOutcome:
     seconds: float  # wall time of the child
 
 
+@dataclass(slots=True)
+class Submitted:
+    """Jobs sent to the worker (see Worker.submit), and the replies read so far."""
+
+    jobs: tuple[Job, ...]
+    replies: list[tuple[bytes, bytes]] = dataclasses.field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class Layer:
     """One protection of the sandbox, and whether it is in force in this worker's children."""
@@ -178,6 +187,7 @@ class Worker:
         self._grader_layers = grader_layers  # the layers of the grader's own process
         self._layers: tuple[Layer, ...] | None = None  # the worker's report, read on first need
         self._sent_calls: set[str] = set()  # calls_key values this worker already holds
+        self._outstanding: deque[Submitted] = deque()  # submitted, not collected yet, oldest first
         # Reaps the worker on close(), garbage collection or interpreter exit, once.
         self._finalizer = weakref.finalize(self, _stop_worker, pid, (job_fd, reply_fd), os.getpid())
 
@@ -269,37 +279,57 @@ class Worker:
         Raises:
             SandboxError: The worker is closed or died.
         """
+        return self.collect(self.submit(jobs))
+
+    def submit(self, jobs: Sequence[Job]) -> Submitted:
+        """Start `run_all(jobs)` and return at once, so that the caller works while the child runs.
+
+        Collect every submission, in the order submitted, with `collect`.
+
+        Raises:
+            SandboxError: The worker is closed or died.
+        """
         if not self._finalizer.alive:
             raise SandboxError("the sandbox worker is closed")
+        submitted = Submitted(tuple(jobs))
         if not jobs:
-            return ()
+            return submitted
         # Calls with a key go to this worker once; later jobs with the key send only the key.
-        sent = set(self._sent_calls)
         wire = []
         for job in jobs:
-            wire.append(_job_to_wire(job, job.calls_key is None or job.calls_key not in sent))
+            wire.append(_job_to_wire(job, job.calls_key is None or job.calls_key not in self._sent_calls))
             if job.calls_key is not None:
-                sent.add(job.calls_key)
+                self._sent_calls.add(job.calls_key)
         request = encode({"jobs": wire})
         if len(request) > _JOB_MAX_BYTES:
             raise SandboxError(f"the jobs are {len(request)} bytes, over {_JOB_MAX_BYTES}")
         self.layers  # the worker's first message, before any reply
-        replies = []
+        if self._outstanding and len(request) > fcntl.fcntl(self._job_fd, fcntl.F_GETPIPE_SZ) // 2:
+            # The worker might wait to write earlier replies while we wait to write this: read them first.
+            for earlier in self._outstanding:
+                self._read_replies(earlier)
         try:
             write_frame(self._job_fd, request)
-            for _ in jobs:
-                header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
-                data = read_frame(self._reply_fd, self.limits.result_bytes + _REPLY_SLACK_BYTES)
-                if header is None or data is None:
-                    self.close()
-                    raise SandboxError("the sandbox worker died")
-                replies.append((header, data))
-        except (OSError, DecodeError) as error:
+        except OSError as error:
             self.close()
             raise SandboxError(f"lost the sandbox worker: {error}") from error
-        self._sent_calls = sent
+        self._outstanding.append(submitted)
+        return submitted
+
+    def collect(self, submitted: Submitted) -> tuple[RunOutcome, ...]:
+        """The outcomes of a submission (see `run_all`); the oldest one not collected yet.
+
+        Raises:
+            SandboxError: The worker is closed or died.
+        """
+        if not submitted.jobs:
+            return ()
+        if not self._outstanding or self._outstanding[0] is not submitted:
+            raise ValueError("collect submissions in the order they were submitted")
+        self._read_replies(submitted)
+        self._outstanding.popleft()
         outcomes = []
-        for job, (header, data) in zip(jobs, replies):
+        for job, (header, data) in zip(submitted.jobs, submitted.replies):
             try:
                 report = _report_from_wire(decode(header, max_bytes=_REPLY_SLACK_BYTES))
             except DecodeError as error:
@@ -307,6 +337,25 @@ class Worker:
                 continue
             outcomes.append(_outcome(job, data, report, self.limits))
         return tuple(outcomes)
+
+    def _read_replies(self, submitted: Submitted) -> None:
+        """Read a submission's replies, and those of every one submitted before it, if not done yet."""
+        for pending in self._outstanding:
+            while len(pending.replies) < len(pending.jobs):
+                if not self._finalizer.alive:
+                    raise SandboxError("the sandbox worker is closed")
+                try:
+                    header = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
+                    data = read_frame(self._reply_fd, self.limits.result_bytes + _REPLY_SLACK_BYTES)
+                except (OSError, DecodeError) as error:
+                    self.close()
+                    raise SandboxError(f"lost the sandbox worker: {error}") from error
+                if header is None or data is None:
+                    self.close()
+                    raise SandboxError("the sandbox worker died")
+                pending.replies.append((header, data))
+            if pending is submitted:
+                return
 
     def close(self) -> None:
         """Stop the worker; safe to call more than once."""
@@ -364,11 +413,16 @@ def _sandbox_identity(user: str | None) -> tuple[int, int, str] | None:
 
 
 def _pipe() -> tuple[int, int]:
-    """Return a close-on-exec pipe whose ends are above 0-2, which the worker replaces."""
+    """Return a close-on-exec pipe whose ends are above 0-2, which the worker replaces, as large as allowed.
+
+    Large, so that neither side waits on the other while both work (see Worker.submit).
+    """
     ends = []
     for end in os.pipe():
         ends.append(fcntl.fcntl(end, fcntl.F_DUPFD_CLOEXEC, 3))
         os.close(end)
+    with contextlib.suppress(OSError):  # the system's pipe-max-size may be smaller
+        fcntl.fcntl(ends[1], fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
     return ends[0], ends[1]
 
 

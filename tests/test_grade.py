@@ -8,6 +8,7 @@ import pytest
 
 from conftest import EXAMPLES, write_notebook
 from grader.grade import Grader
+from grader.result import to_json
 from grader.sandbox import Limits
 from grader.spec import builtin_assignments_folder
 
@@ -153,3 +154,17 @@ def test_non_finite_outputs_are_named(grader, tmp_path):
                       BACKWARD)
     assert [(f.id, f.outputs) for f in graded.findings] == [("nan-or-inf", ("dW1",))]
     assert "dW1" in graded.findings[0].explanation and graded.findings[0].location.code.startswith("dW1")
+
+
+def test_a_submission_started_before_the_last_one_finished_grades_the_same(grader, tmp_path):
+    paths = [backward_with(tmp_path, DW1_CORRECT, "dW1 = 1./m * np.dot(dZ1, X.T) + (lambd * np.sum(W1)) / m"),
+             EXAMPLES / "incomplete.ipynb", EXAMPLES / "correct.ipynb"]
+    alone = [to_json(grader.grade(path), "test") for path in paths]
+    started = grader.start(paths[0])
+    interleaved = []
+    for path in paths[1:]:
+        following = grader.start(path)  # its child runs while the one before is finished
+        interleaved.append(to_json(grader.finish(started), "test"))
+        started = following
+    interleaved.append(to_json(grader.finish(started), "test"))
+    assert interleaved == alone

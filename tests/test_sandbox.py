@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
+import signal
 import textwrap
 import time
 
@@ -426,6 +427,28 @@ def test_the_child_s_bounding_set_is_empty_but_for_the_capability_it_keeps(worke
         pytest.skip("capabilities are not dropped here")
     (call,) = worker.run(job("bounding_set", (), source=PROBES)).calls
     assert call.returned in ([], [2])  # at most CAP_DAC_READ_SEARCH, where Python needs it (see README)
+
+
+def test_submissions_run_while_the_caller_works_and_are_collected_in_order(worker):
+    big = np.ones(1 << 19)  # 4 MB: its reply and its request are each larger than a pipe
+
+    def hung(signum, frame):
+        raise TimeoutError("the grader and the worker wait on each other")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)  # fail rather than hang
+    try:
+        first = worker.submit([job("add", (big, 1.0))])
+        # The worker waits to write `first`'s reply while this is sent: it is read before.
+        second = worker.submit([job("add", (big, 2.0))])
+        with pytest.raises(ValueError, match="order"):
+            worker.collect(second)
+        np.testing.assert_array_equal(worker.collect(first)[0].calls[0].returned, big + 1)
+        np.testing.assert_array_equal(worker.collect(second)[0].calls[0].returned, big + 2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert worker.collect(worker.submit([])) == ()
 
 
 def test_results_over_the_result_limit_are_a_bad_result():
