@@ -1054,7 +1054,7 @@ def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, re
 
 def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds: Sequence[int], scratch: str,
              job_count: int) -> None:
-    """Give the child its own process group, streams, environment, resource limits and layers."""
+    """Give the child its own process group, streams, resource limits and layers (the worker cleaned the environment)."""
     limits = settings.limits
     os.setsid()  # its own process group, which the worker kills as a whole
     # The alarm only interrupts student code (see _alarm_enabled), never our reporting.
