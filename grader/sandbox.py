@@ -505,6 +505,7 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
         # the worker drops it once, and every child inherits what is left.
         for name in list(os.environ):  # os.environ.clear() takes 3 times as long
             del os.environ[name]
+        _erase_initial_environment()
         scratch = _scratch_path(scratch_base)
         os.environ.update({"HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"})
         tempfile.tempdir = scratch
@@ -528,6 +529,21 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
                     done += 1
     finally:
         _remove_tree(scratch_base)
+
+
+def _erase_initial_environment() -> None:
+    """Zero the environment strings the process started with, which /proc/PID/environ shows.
+
+    Unsetting variables leaves them there; where Landlock cannot hide /proc, a child could
+    read the grader's tokens from its own /proc/self/environ. Nothing points to them once
+    every variable is unset.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end: fields 50 and 51 of proc(5)
+        if 0 < start < end:
+            ctypes.memset(start, 0, end - start)
 
 
 def _forget_reference_modules() -> int:

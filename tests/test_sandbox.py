@@ -647,6 +647,26 @@ def test_the_grader_environment_is_not_visible_to_student_code(monkeypatch):
     assert "GRADER_TEST_SECRET_TOKEN" not in names and set(names) <= {"HOME", "TMPDIR", "LANG", "PATH"}
 
 
+def test_the_environment_the_grader_started_with_is_not_in_proc_either(tmp_path):
+    import subprocess
+    import sys as system
+
+    script = textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from grader import confine
+        from grader.sandbox import Job, Limits, Worker
+        source = "def environ():\\n    return open('/proc/self/environ', 'rb').read().decode('latin-1')\\n"
+        # Without Landlock, nothing hides /proc from the child.
+        with Worker.start(Limits(wall_seconds=2), without=confine.LANDLOCK) as worker:
+            print(repr(worker.run(Job(source, "<s>", "environ", ((),), {{}})).calls[0]))
+        """)
+    done = subprocess.run([system.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "GRADER_TEST_SECRET_TOKEN": "hunter2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "CallOutcome(" in done.stdout and "hunter2" not in done.stdout
+
+
 def test_scratch_is_a_small_private_tmpfs_when_mount_namespaces_are_allowed(worker):
     size, cwd = probe(worker, "scratch_size")
     if "scratch-tmpfs" in worker.layers_in_force:
