@@ -116,14 +116,13 @@ def _to_tree(value: Any, depth: int, budget: list[float]) -> Any:
     """Return the JSON-ready tree for a value at the given nesting depth."""
     kind = type(value)
     _spend(budget, 8)  # at least a separator and a short scalar per node
-    if kind is np.ndarray:  # the most common value by far: the exact type, no subclass to guard against
-        array: np.ndarray = value
-        _spend(budget, 4 * (array.nbytes + 2) // 3)  # base64 makes 4 characters of every 3 bytes
-        dtype = array.dtype
-        if dtype.kind in _NUMERIC_KINDS and dtype.byteorder in _LITTLE_ORDERS:
-            data = base64.b64encode(array.tobytes()).decode()
-            return {"ndarray": {"dtype": dtype.str, "data": data, "shape": list(array.shape)}}
-        return _array_tree(array)
+    # issubclass on the real type: isinstance would believe a forged __class__. Arrays come first:
+    # they are most of what travels.
+    if kind is np.ndarray or issubclass(kind, (np.ndarray, np.generic)):
+        # base64 makes 4 characters of every 3 bytes.
+        array = value if kind is np.ndarray else np.asarray(value).view(np.ndarray)
+        _spend(budget, 4 * (array.nbytes + 2) // 3)
+        return _array_tree(value)
     # Exact type checks: a subclass of int or dict could override what we would call.
     if value is None or kind is bool:
         return value
@@ -138,11 +137,6 @@ def _to_tree(value: Any, depth: int, budget: list[float]) -> Any:
         return value if math.isfinite(value) else {"float": repr(value)}
     if kind is Unsupported and type(value.type_name) is str and type(value.text) is str:
         return _unsupported_tree(value)
-    # issubclass on the real type: isinstance would believe a forged __class__.
-    if issubclass(kind, (np.ndarray, np.generic)):
-        # base64 makes 4 characters of every 3 bytes.
-        _spend(budget, 4 * (np.asarray(value).view(np.ndarray).nbytes + 2) // 3)
-        return _array_tree(value)
     if kind in (list, tuple, dict) and depth >= MAX_DEPTH:
         return _unsupported_tree(unsupported(value))
     if kind is list:
@@ -159,7 +153,7 @@ def _array_tree(value: np.ndarray | np.generic) -> Any:
     """Return the tree for a numpy array or scalar of a numeric dtype."""
     # A plain-ndarray view: subclasses (np.matrix, masked arrays, ...) travel as their
     # data, without calling any method they override.
-    array = np.asarray(value).view(np.ndarray)
+    array = value if type(value) is np.ndarray else np.asarray(value).view(np.ndarray)
     dtype = array.dtype
     if dtype.kind not in _NUMERIC_KINDS:
         return _unsupported_tree(unsupported(value))
