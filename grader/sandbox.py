@@ -727,10 +727,12 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
     in_force |= {"clean-environment", "rlimits"} - settings.without
     if reference_modules == 0:
         in_force.add("clean-worker")
+    else:
+        details["clean-worker"] = (f"started after reference code was loaded ({reference_modules} modules dropped, "
+                                   "objects may remain)")
     user = f"uid {plan.uid}, gid {plan.gid}"
     described = {
-        "clean-worker": "forked before any reference code was loaded; one fresh child per submission"
-        if reference_modules == 0 else f"started after reference code was loaded ({reference_modules} modules dropped, objects may remain)",
+        "clean-worker": "forked before any reference code was loaded; one fresh child per submission",
         "closed-fds": "the child keeps only /dev/null, its output and its result pipe",
         "clean-environment": "no environment variables from the grader; HOME and TMPDIR are the scratch directory",
         "rlimits": f"address space +{limits.memory_bytes >> 20} MB, CPU {math.ceil(limits.wall_seconds) + 1} s, "
@@ -758,7 +760,7 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         if name in ("non-dumpable-grader", "strict-decoder"):
             continue  # the grader's own, added by Worker
         on = name in in_force
-        detail = described[name] if on or name == "clean-worker" else details.get(name, "not available here")
+        detail = described[name] if on else details.get(name, "not available here")
         if name == confine.UNPRIVILEGED_USER and on and plan.keep_read_search:
             detail += f" ({details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')})"
         layers.append(Layer(name, on, detail))
@@ -1166,8 +1168,7 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> bool
             message = f"the code defines no function named {job.function}"
             send("failure", _failure_to_wire(RunFailure("function-missing", message, None, None)))
             return True
-        pristine = _PRISTINE.get(job.calls_key or "", (None, ()))
-        pristine = pristine[1] if pristine[0] is job.calls else ()
+        pristine = _pristine_fingerprints(job)
         for call_index, arguments in enumerate(job.calls):
             # Arguments travel back only when the call changed them: most calls don't, and this halves
             # what the grader decodes. (A student can only hide a mutation from their own grade.)
@@ -1235,8 +1236,14 @@ _PRISTINE: dict[str, tuple[tuple[tuple[Any, ...], ...], tuple[Any, ...]]] = {}
 
 
 def _fingerprint_calls(job: Job) -> None:
-    if job.calls_key is not None and _PRISTINE.get(job.calls_key, (None,))[0] is not job.calls:
+    if job.calls_key is not None and not _pristine_fingerprints(job):
         _PRISTINE[job.calls_key] = (job.calls, tuple(_fingerprint(arguments) for arguments in job.calls))
+
+
+def _pristine_fingerprints(job: Job) -> tuple[Any, ...]:
+    """The fingerprints of the job's calls as sent, when the worker took them (else empty)."""
+    kept = _PRISTINE.get(job.calls_key) if job.calls_key is not None else None
+    return kept[1] if kept is not None and kept[0] is job.calls else ()
 
 
 # In the worker: served modules (the course's public helpers) compiled once, then inherited
