@@ -301,8 +301,7 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
     reports = _BatchReports(manifest.assignment, manifest.formats)
     outcomes = []
     for entry in manifest.entries:
-        result = known.get(entry.id) if known else None
-        result = result or _read_result(out, entry)
+        result = (known or {}).get(entry.id) or _read_result(out, entry)
         reports.add(entry.id, result)
         failure = any(kind == GRADER_FAILURE for kind, _ in result.errors)
         outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure))
