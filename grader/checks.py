@@ -36,6 +36,10 @@ class Trial:
     """Reference outputs with the baseline arguments (e.g. λ = 0); None when the probe is its own baseline."""
     baseline_got: Outputs | None = None
     """The student's outputs with the baseline arguments."""
+    label: str = ""
+    """What was run, as the student reads it (the probe and its hyper-parameters)."""
+    baseline_label: str = ""
+    """The same for the call with the baseline arguments."""
 
     @property
     def returned(self) -> bool:
@@ -135,9 +139,11 @@ def _errors_message(trials: Sequence[Trial]) -> str | None:
     return f"{reason} on {len(failed)} of {len(trials)} probes"
 
 
-def _compare_outputs(
-    context: CheckContext, pairs: Sequence[tuple[Trial, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
-) -> tuple[float, str]:
+_Pair = tuple[Trial, str, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
+"""(trial, what was run, got, expected)."""
+
+
+def _compare_outputs(context: CheckContext, pairs: Sequence[_Pair]) -> tuple[float, str]:
     """Share of the selected outputs right on every pair (got, expected); a message naming the rest."""
     outputs = _selected_outputs(context)
     if not pairs:
@@ -146,8 +152,8 @@ def _compare_outputs(
     tolerance = context.exercise.tolerance
     # Most outputs are right on every probe: one comparison each; the probes of the others, one by one.
     suspects = [name for name in outputs
-                if not all_close(((got.get(name), expected[name]) for _, got, expected in pairs), tolerance)]
-    for trial, got, expected in pairs:
+                if not all_close(((got.get(name), expected[name]) for _, _, got, expected in pairs), tolerance)]
+    for _, label, got, expected in pairs:
         for name in suspects:
             value = got.get(name)
             if value is None or not close(value, expected[name], context.exercise.tolerance):
@@ -155,7 +161,7 @@ def _compare_outputs(
                     float(np.max(np.abs(value - expected[name])))
                     if value is not None and value.shape == expected[name].shape else float("inf")
                 )
-                wrong.setdefault(name, []).append((error, trial.probe.name))
+                wrong.setdefault(name, []).append((error, label))
     if not wrong:
         verb = "matches" if len(outputs) == 1 else "match"
         return 1.0, f"{', '.join(outputs)} {verb} the reference on all {len(pairs)} probes"
@@ -190,7 +196,7 @@ def _returns(context: CheckContext) -> tuple[float, str]:
                 return 0.0, f"{name} is an array of {np.dtype(kind + '1').name if kind == 'b' else kind}, not numbers"
             if trial.got.values[name].shape != expected.shape:
                 return 0.0, (f"{name} has shape {trial.got.values[name].shape}, expected {expected.shape} "
-                             f"(probe '{trial.probe.name}')")
+                             f"(on '{trial.label}')")
     return 1.0, f"returns what is expected on all {len(trials)} probes"
 
 
@@ -200,7 +206,7 @@ def _values(context: CheckContext) -> tuple[float, str]:
     problem = _errors_message(context.trials)
     if problem:
         return 0.0, problem
-    pairs = [(trial, trial.got.values, trial.expected) for trial in context.trials if trial.got]
+    pairs = [(trial, trial.label, trial.got.values, trial.expected) for trial in context.trials if trial.got]
     return _compare_outputs(context, pairs)
 
 
@@ -209,13 +215,13 @@ def _baseline_values(context: CheckContext) -> tuple[float, str]:
     """The outputs with the baseline arguments (e.g. λ = 0) match the reference's."""
     pairs = []
     for trial in context.trials:
-        got, expected = (
-            (trial.baseline_got, trial.baseline_expected) if trial.baseline_expected is not None
-            else (trial.got, trial.expected)
+        got, expected, label = (
+            (trial.baseline_got, trial.baseline_expected, trial.baseline_label) if trial.baseline_expected is not None
+            else (trial.got, trial.expected, trial.label)
         )
         if got is None or got.problem:
             return 0.0, _errors_message(context.trials) or "did not return a value with the baseline arguments"
-        pairs.append((trial, got.values, expected))
+        pairs.append((trial, label, got.values, expected))
     return _compare_outputs(context, pairs)
 
 
@@ -239,7 +245,7 @@ def _added_term_values(context: CheckContext) -> tuple[float, str]:
             if name in trial.baseline_got.values and trial.got.values[name].shape == trial.baseline_got.values[name].shape
         }
         expected = {name: trial.expected[name] - trial.baseline_expected[name] for name in trial.expected}
-        pairs.append((trial, got, expected))
+        pairs.append((trial, trial.label, got, expected))
     fraction, message = _compare_outputs(context, pairs)
     outputs = _selected_outputs(context)
     if fraction < 1.0 and "parts" in context.spec.options and len(outputs) == 1:
@@ -250,12 +256,11 @@ def _added_term_values(context: CheckContext) -> tuple[float, str]:
     return fraction, message
 
 
-def _parts_present(context: CheckContext, pairs: Sequence[tuple[Trial, Mapping[str, np.ndarray], Mapping[str, np.ndarray]]],
-                   output: str) -> tuple[tuple[str, ...], int]:
+def _parts_present(context: CheckContext, pairs: Sequence[_Pair], output: str) -> tuple[tuple[str, ...], int]:
     """(the largest proper subset of the term's parts the student's term equals on every probe, number of parts)."""
     parts_of = context.assignment.resolve(context.spec.options["parts"])
     tables = []
-    for trial, got, _ in pairs:
+    for trial, _, got, _ in pairs:
         value = got.get(output)
         if value is None or value.size != 1:
             return (), 0
@@ -283,7 +288,7 @@ def _gradient(context: CheckContext) -> tuple[float, str]:
         for name, numeric in _numerical_gradients(context, trial.probe).items():
             difference = relative_difference(trial.got.values.get(f"d{name}"), numeric)
             if difference > worst.get(name, (-1.0, ""))[0]:
-                worst[name] = (difference, trial.probe.name)
+                worst[name] = (difference, trial.label)
     failing = {name: item for name, item in worst.items() if not item[0] <= threshold}
     if not failing:
         return 1.0, f"every gradient agrees with the numerical gradient (threshold {threshold:g})"
@@ -341,7 +346,7 @@ def _inputs_unchanged(context: CheckContext) -> tuple[float, str]:
             continue
         changed = changed_arguments(context.exercise, trial.probe.arguments, trial.outcome.arguments_after)
         if changed:
-            return 0.0, f"changes its argument {', '.join(changed)} in place (probe '{trial.probe.name}')"
+            return 0.0, f"changes its argument {', '.join(changed)} in place (on '{trial.label}')"
     return 1.0, "leaves its arguments unchanged"
 
 

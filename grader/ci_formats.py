@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
+from grader.render import finding_markdown, finding_text
 from grader.reports import GRADER_FAILURE, ClassReport, markdown_cell, points_text
 from grader.result import ExerciseResult, SubmissionResult
 
@@ -36,15 +37,7 @@ def exercise_markdown(exercise: ExerciseResult) -> str:
              f"({points_text(check.score)}/{points_text(check.max_score)}): {check.message}"
              for check in exercise.checks]
     for finding in exercise.findings:
-        label = f" (`{finding.id}`)" if finding.id else ""
-        lines += ["", f"**{finding.title}**{label}"]
-        if finding.location is not None:
-            lines += ["", f"Cell {finding.location.cell}, line {finding.location.line}:", "", "```python",
-                      finding.location.code, "```"]
-        lines += ["", f"**What the numbers show:** {finding.evidence}", "", f"**Why:** {finding.explanation}"]
-        if finding.math:
-            lines += ["", f"$${finding.math}$$"]
-        lines += ["", f"**Fix:** {finding.fix}"]
+        lines += ["", *finding_markdown(finding, heading="")]
     lines += ["", *(f"*Note:* {note}" for note in exercise.notes)] if exercise.notes else []
     return "\n".join(lines)
 
@@ -55,11 +48,7 @@ def exercise_text(exercise: ExerciseResult) -> str:
              f"({points_text(check.score)}/{points_text(check.max_score)}): {check.message}"
              for check in exercise.checks]
     for finding in exercise.findings:
-        lines += ["", f"[{finding.id}] {finding.title}" if finding.id else finding.title]
-        if finding.location is not None:
-            lines += [f"  cell {finding.location.cell}, line {finding.location.line}:", f"    {finding.location.code}"]
-        lines += [f"  What the numbers show: {finding.evidence}", f"  Why: {finding.explanation}",
-                  f"  Fix: {finding.fix}"]
+        lines += ["", *finding_text(finding, indent="")]
     lines += [f"note: {note}" for note in exercise.notes]
     return "\n".join(lines)
 

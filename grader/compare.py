@@ -30,6 +30,8 @@ class Outputs:
     """Accepted but worth saying (e.g. a cost returned as a (1, 1) array)."""
     kinds: Mapping[str, str] = field(default_factory=dict)
     """Output name → numpy dtype kind as returned ("f" float, "i" integer, "b" boolean...)."""
+    unusable: tuple[str, ...] = ()
+    """With `problem`: the expected keys whose values are not arrays of numbers (e.g. left as None)."""
 
 
 def describe_type(value: Any) -> str:
@@ -49,13 +51,20 @@ def split_outputs(exercise: Exercise, returned: Any) -> Outputs:
         return Outputs({}, problem=f"returned {describe_type(returned)}, not a dict")
     values: dict[str, np.ndarray] = {}
     kinds: dict[str, str] = {}
+    unusable: list[str] = []
     for key in exercise.keys:
         if key in returned:
             array = _as_float_array(returned[key])
             if array is None:
-                return Outputs({}, problem=f"{key} is {describe_type(returned[key])}, not an array of numbers")
+                unusable.append(key)
+                continue
             values[key] = array
             kinds[key] = np.asarray(returned[key]).dtype.kind
+    if unusable:
+        first = unusable[0]
+        also = f" (nor {', '.join(unusable[1:])})" if len(unusable) > 1 else ""
+        return Outputs({}, problem=f"{first} is {describe_type(returned[first])}, not an array of numbers{also}",
+                       unusable=tuple(unusable))
     missing = tuple(key for key in exercise.keys if key not in returned)
     unknown = tuple(sorted(str(key) for key in returned if key not in exercise.keys))
     return Outputs(values, missing, unknown, kinds=kinds)

@@ -12,8 +12,8 @@ import builtins
 import difflib
 import functools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from grader.load import Submission
 from grader.repeats import RepeatCache
@@ -41,6 +41,28 @@ class Location:
     """Line within that cell's source (1-based)."""
     code: str
     """The student's code there (a bounded excerpt: a statement may span lines)."""
+    code_cell: int | None = None
+    """The cell's position among the code cells (1-based), as a student counts them; None in a `.py` file."""
+    execution_count: int | None = None
+    """The cell's `In [n]`, when it ran."""
+    cell_first_line: str = ""
+    """The cell's first non-blank line (bounded), to recognise it by."""
+
+
+@dataclass(frozen=True, slots=True)
+class CellLabel:
+    """How a student recognises a cell (see Location)."""
+
+    code_cell: int | None
+    execution_count: int | None
+    first_line: str
+
+    def place(self, cell: int, line: int, code: str) -> Location:
+        """A location in this cell."""
+        return Location(cell, line, code, self.code_cell, self.execution_count, self.first_line)
+
+
+_UNLABELLED = CellLabel(None, None, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +99,8 @@ class Extraction:
     """When not found: similarly named functions the notebook defines."""
     imported_modules: tuple[str, ...] = ()
     """Top-level names of the modules `source` imports (to serve only the course helpers it needs)."""
+    cells: Mapping[int, CellLabel] = field(default_factory=dict)
+    """How a student names each cell that `origins` points into."""
 
     @property
     def found(self) -> bool:
@@ -90,7 +114,8 @@ class Extraction:
         origin = self.origins[module_line - 1]
         if origin is None:
             return None
-        return Location(origin[0], origin[1], self.source.split("\n")[module_line - 1].strip())
+        return self.cells.get(origin[0], _UNLABELLED).place(origin[0], origin[1],
+                                                            self.source.split("\n")[module_line - 1].strip())
 
     def module_tree(self) -> ast.Module:
         """The AST of `source` (shared: do not modify it); only for a found function."""
@@ -122,6 +147,8 @@ class _Notebook:
         self.star_imports: list[_Binding] = []
         self.definitions: list[tuple[int, str, int]] = []  # (cell, name, line) of every def, parsed or not
         self.broken_cells: dict[int, SyntaxProblem] = {}
+        self.labels = {cell.index: CellLabel(cell.number, cell.execution_count, _first_line_of(cell.source))
+                       for cell in submission.cells}
         for cell in submission.cells:
             code = _sanitize(cell.source)
             lines = tuple(code.split("\n"))
@@ -142,7 +169,7 @@ class _Notebook:
             message = f"{type(error).__name__}: {error.msg}"
         else:
             message = f"{type(error).__name__}: {str(error)[:200]}"
-        self.broken_cells[cell] = SyntaxProblem(Location(cell, line, text), message)
+        self.broken_cells[cell] = SyntaxProblem(self.labels[cell].place(cell, line, text), message)
         for match in re.finditer(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(", raw, re.MULTILINE):
             self.definitions.append((cell, match.group(1), raw.count("\n", 0, match.start()) + 1))
 
@@ -156,6 +183,8 @@ class _Notebook:
                 self.star_imports.append(_Binding("*", cell, statement, lines))
                 return
             names = [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
+        elif _literal_constant(statement) is not None:
+            names = [_literal_constant(statement) or ""]
         else:
             for name in _assigned_names(statement):
                 self.bindings.pop(name, None)
@@ -208,7 +237,8 @@ def _extract(notebook: _Notebook, function: str) -> Extraction:
         return _empty(function, near_misses=misses)
     if last[0] in notebook.broken_cells:
         problem = notebook.broken_cells[last[0]]
-        return _empty(function, count=count, syntax_error=problem, definition=Location(last[0], last[1], f"def {function}(...)"))
+        definition = notebook.labels[last[0]].place(last[0], last[1], f"def {function}(...)")
+        return _empty(function, count=count, syntax_error=problem, definition=definition)
     if binding is None or not isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return _empty(function, count=count)  # rebound to a non-function after its def: nothing to grade
     return _assemble(notebook, binding, count)
@@ -254,7 +284,8 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
     source = "\n".join(text for text, _ in pieces) + "\n"
     node = graded.node
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    definition = Location(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
+    label = notebook.labels[graded.cell]
+    definition = label.place(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
     if _module_tree(source) is None:
         # Pieces that parse in their cells but not together (rare layouts): say so, never crash.
         problem = SyntaxProblem(definition, "SyntaxError: the function cannot be taken out of its cell")
@@ -268,10 +299,11 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
         definition_count=count,
         parameters=tuple(argument.arg for argument in node.args.posonlyargs + node.args.args),
         notebook_globals=tuple(sorted(globals_read)),
-        placeholders=tuple(_placeholders(node, graded)),
+        placeholders=tuple(_placeholders(node, graded, label)),
         syntax_error=None,
         near_misses=(),
         imported_modules=imported,
+        cells={cell: notebook.labels[cell] for cell in {origin[0] for _, origin in pieces if origin is not None}},
     )
 
 
@@ -396,7 +428,7 @@ def _notebook_order(item) -> tuple[int, int]:
     return (binding.cell, binding.node.lineno)
 
 
-def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Binding) -> list[Location]:
+def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Binding, label: CellLabel) -> list[Location]:
     """Template lines left unfinished: `name = None` or an operand that is the literal None."""
     found = []
     for node in walk(function):
@@ -409,5 +441,32 @@ def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Bi
         if is_placeholder:
             assert isinstance(node, (ast.Assign, ast.BinOp))
             line = node.lineno
-            found.append(Location(binding.cell, line, binding.lines[line - 1].strip()))
+            found.append(label.place(binding.cell, line, binding.lines[line - 1].strip()))
     return sorted(set(found), key=lambda location: location.line)
+
+
+def _first_line_of(source: str, limit: int = 60) -> str:
+    line = next((text.strip() for text in _NEWLINE.split(source) if text.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_CONSTANT_CHARS = 200
+
+
+def _literal_constant(statement: ast.stmt) -> str | None:
+    """The name a top-level `NAME = <literal>` binds (a number, a short string...), or None.
+
+    Such constants are taken into the extracted module with the functions that read them: they run
+    nothing, and the function then behaves as it does in the notebook.
+    """
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        return None
+    value = statement.value
+    if (statement.end_col_offset or 0) - statement.col_offset > _CONSTANT_CHARS or statement.end_lineno != statement.lineno:
+        return None
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+        value = value.operand
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float, str, bool, type(None))):
+        return statement.targets[0].id
+    return None

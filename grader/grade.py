@@ -198,8 +198,10 @@ def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunO
     for reference in references:
         outcome = next(outcomes, None)
         baseline = next(outcomes, None) if reference.baseline_arguments is not None else None
-        trials.append(Trial(reference.probe, reference.expected, outcome, returned(outcome),
-                            reference.baseline_expected, returned(baseline)))
+        probe = reference.probe
+        trials.append(Trial(probe, reference.expected, outcome, returned(outcome),
+                            reference.baseline_expected, returned(baseline), exercise.call_label(probe, probe.arguments),
+                            exercise.call_label(probe, reference.baseline_arguments or probe.arguments)))
     return tuple(trials)
 
 

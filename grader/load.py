@@ -23,6 +23,10 @@ class Cell:
     """Position in the notebook's `cells` list (0-based), or 0 for a `.py` file."""
     source: str
     """The code exactly as the student wrote it."""
+    number: int | None = None
+    """Position among the notebook's code cells (1-based), as a student counts them; None for a `.py` file."""
+    execution_count: int | None = None
+    """The `In [n]` Jupyter showed when the cell last ran, if it did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,9 @@ def _notebook_code_cells(document: object) -> tuple[Cell, ...]:
     cells = []
     for index, cell in enumerate(raw_cells):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            cells.append(Cell(index, _text(cell.get(source_key, ""))))
+            count = cell.get("execution_count" if source_key == "source" else "prompt_number")
+            cells.append(Cell(index, _text(cell.get(source_key, "")), len(cells) + 1,
+                              count if type(count) is int and 0 <= count < 10**9 else None))
     return tuple(cells)
 
 

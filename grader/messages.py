@@ -55,7 +55,7 @@ GENERAL_MISTAKES: dict[str, MistakeText] = {
     ),
     "mutates-inputs": MistakeText(
         "Changes its inputs",
-        "`{function}` modifies its argument `{names}` in place, so the caller's values change (the training loop "
+        "`{function}` changes {names} in place, so the caller's values change (the training loop "
         "would then train different weights).",
         "Work on new arrays: write `W1 = W1 ** 2` or `np.square(W1)` instead of `W1 **= 2` or `out=`.",
     ),

@@ -5,6 +5,7 @@ import json
 from collections.abc import Callable
 
 from grader.diagnose import Finding
+from grader.extract import Location
 from grader.result import ExerciseResult, SubmissionResult, to_json
 
 Renderer = Callable[[SubmissionResult, str, bool], str]
@@ -62,22 +63,66 @@ def _exercise_text(exercise: ExerciseResult, colour: bool) -> list[str]:
         mark = _paint("✓", "passed", colour) if check.passed else _paint("✗", "failed", colour)
         lines.append(f"  {mark} {check.name} ({_points(check.score, check.max_score)}): {check.message}")
     for finding in exercise.findings:
-        lines.extend(_finding_text(finding, colour))
+        lines += ["", *finding_text(finding, colour)]
     lines.extend(f"  note: {note}" for note in exercise.notes)
     return lines
 
 
-def _finding_text(finding: Finding, colour: bool) -> list[str]:
-    label = f"[{finding.id}] " if finding.id else ""
-    lines = ["", "  " + _paint(f"{label}{finding.title}", "bold", colour)]
-    if finding.location is not None:
-        location = finding.location
-        lines.append(_paint(f"    cell {location.cell}, line {location.line}:", "dim", colour))
-        lines.append(f"      {location.code}")
-    lines.append(f"    What the numbers show: {finding.evidence}")
-    lines.append(f"    Why: {finding.explanation}")
-    lines.append(f"    Fix: {finding.fix}")
+def place(location: Location) -> str:
+    """Where a line is, as a student finds it: "code cell 7 (In [12]), line 29", or "line 21" in a .py file."""
+    if location.code_cell is None:
+        return f"line {location.line}"
+    seen_as = (f"In [{location.execution_count}]" if location.execution_count is not None
+               else f"“{location.cell_first_line}”" if location.cell_first_line else "")
+    return f"code cell {location.code_cell}{f' ({seen_as})' if seen_as else ''}, line {location.line}"
+
+
+def _places(finding: Finding) -> list[tuple[str, Location]]:
+    """(where, location) for each line a finding quotes; lines after the first in the same cell say "line N"."""
+    if finding.location is None:
+        return []
+    quoted = [(place(finding.location), finding.location)]
+    for previous, location in zip((finding.location, *finding.locations), finding.locations):
+        same_cell = location.cell == previous.cell and location.code_cell is not None
+        quoted.append((f"line {location.line}" if same_cell else place(location), location))
+    return quoted
+
+
+def _label(finding: Finding) -> str:
+    """The catalog id(s) of a finding, or "" for a generic one."""
+    return " or ".join(identifier for identifier in (finding.id, *finding.alternatives) if identifier)
+
+
+def _evidence_heading(finding: Finding) -> str:
+    return "What the numbers show" if finding.numeric else "What happened"
+
+
+def finding_text(finding: Finding, colour: bool = False, indent: str = "  ") -> list[str]:
+    """A finding as plain-text lines: its title, the student's lines, the evidence, why and the fix."""
+    label = f"[{_label(finding)}] " if finding.id else ""
+    lines = [indent + _paint(f"{label}{finding.title}", "bold", colour)]
+    for where, location in _places(finding):
+        lines.append(_paint(f"{indent}  {where}:", "dim", colour))
+        lines.append(f"{indent}    {location.code}")
+    lines.append(f"{indent}  {_evidence_heading(finding)}: {finding.evidence}")
+    if finding.explanation:
+        lines.append(f"{indent}  Why: {finding.explanation}")
+    lines.append(f"{indent}  Fix: {finding.fix}")
     return lines
+
+
+def finding_markdown(finding: Finding, heading: str = "###") -> list[str]:
+    """A finding as Markdown lines, under a `heading` ("###"), or as a bold line when heading is ""."""
+    label = f" (`{_label(finding)}`)" if finding.id else ""
+    lines = [f"{heading} {finding.title}{label}" if heading else f"**{finding.title}**{label}"]
+    for where, location in _places(finding):
+        lines += ["", f"{where[0].upper()}{where[1:]}:", "", "```python", location.code, "```"]
+    lines += ["", f"**{_evidence_heading(finding)}:** {finding.evidence}"]
+    if finding.explanation:
+        lines += ["", f"**Why:** {finding.explanation}"]
+    if finding.math:
+        lines += ["", f"$${finding.math}$$"]
+    return lines + ["", f"**Fix:** {finding.fix}"]
 
 
 @renderer("markdown")
@@ -95,15 +140,7 @@ def render_markdown(result: SubmissionResult, version: str, colour: bool = False
             message = check.message.replace("|", "\\|")  # a bare | would end the table cell
             lines.append(f"| {mark} {check.name} | {_points(check.score, check.max_score)} | {message} |")
         for finding in exercise.findings:
-            label = f" (`{finding.id}`)" if finding.id else ""
-            lines += ["", f"### {finding.title}{label}"]
-            if finding.location is not None:
-                lines += ["", f"Cell {finding.location.cell}, line {finding.location.line}:", "",
-                          "```python", finding.location.code, "```"]
-            lines += ["", f"**What the numbers show:** {finding.evidence}", "", f"**Why:** {finding.explanation}"]
-            if finding.math:
-                lines += ["", f"$${finding.math}$$"]
-            lines += ["", f"**Fix:** {finding.fix}"]
+            lines += ["", *finding_markdown(finding)]
         for note in exercise.notes:
             lines += ["", f"*Note:* {note}"]
     return "\n".join(lines) + "\n"

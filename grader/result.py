@@ -8,6 +8,7 @@ from typing import Any
 from grader.checks import CheckResult
 from grader.errors import UsageError
 from grader.diagnose import Finding
+from grader.extract import Location
 
 SCHEMA = "grader.result/1"
 
@@ -80,18 +81,26 @@ def _exercise_json(exercise: ExerciseResult) -> dict[str, Any]:
                 "id": finding.id,
                 "title": finding.title,
                 "outputs": list(finding.outputs),
-                "location": None if finding.location is None else {
-                    "cell": finding.location.cell, "line": finding.location.line, "code": finding.location.code,
-                },
+                "location": _location_json(finding.location),
                 "evidence": finding.evidence,
                 "explanation": finding.explanation,
                 "fix": finding.fix,
                 "math": finding.math,
+                "numeric": finding.numeric,
+                "alternatives": list(finding.alternatives),
+                "more_locations": [_location_json(location) for location in finding.locations],
             }
             for finding in exercise.findings
         ],
         "notes": list(exercise.notes),
     }
+
+
+def _location_json(location: Location | None) -> dict[str, Any] | None:
+    if location is None:
+        return None
+    return {"cell": location.cell, "line": location.line, "code": location.code, "code_cell": location.code_cell,
+            "execution_count": location.execution_count, "cell_first_line": location.cell_first_line}
 
 
 def from_json(document: Any) -> SubmissionResult:
@@ -103,8 +112,6 @@ def from_json(document: Any) -> SubmissionResult:
     Raises:
         ValueError: The data is not a `grader.result/1` result; the message names the field.
     """
-    from grader.extract import Location  # a leaf of grader.diagnose, already imported above
-
 
     top = json_fields(document, "result", {"schema": str, "grader_version": str, "submission": dict, "assignment": dict,
                                        "score": (int, float), "max_score": (int, float), "status": str,
@@ -118,17 +125,29 @@ def from_json(document: Any) -> SubmissionResult:
         if value is None:
             return None
         fields = json_fields(value, where, {"cell": int, "line": int, "code": str})
-        return Location(fields["cell"], fields["line"], fields["code"])
+        # Added to the contract later: older results lack them.
+        extra = optional(value, where, {"code_cell": (int, type(None)), "execution_count": (int, type(None)),
+                                        "cell_first_line": str})
+        return Location(fields["cell"], fields["line"], fields["code"], extra.get("code_cell"),
+                        extra.get("execution_count"), extra.get("cell_first_line", ""))
+
+    def optional(value: dict, where: str, types: dict[str, Any]) -> dict[str, Any]:
+        present = {key: value[key] for key in types if key in value}
+        return json_fields(present, where, {key: types[key] for key in present}) if present else {}
 
     def finding(value: Any, where: str) -> Finding:
         fields = json_fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
                                         "evidence": str, "explanation": str, "fix": str})
-        math = value.get("math", "")  # added to the contract later: older results lack it
-        if type(math) is not str:
-            raise ValueError(f"{where}.math: expected str")
+        # Added to the contract later: older results lack them.
+        extra = optional(value, where, {"math": str, "numeric": bool, "alternatives": list, "more_locations": list})
+        more = [location(item, f"{where}.more_locations[{index}]")
+                for index, item in enumerate(extra.get("more_locations", []))]
         return Finding(id=fields["id"], title=fields["title"], outputs=_strings(fields["outputs"], f"{where}.outputs"),
                        location=location(fields["location"], f"{where}.location"), evidence=fields["evidence"],
-                       explanation=fields["explanation"], fix=fields["fix"], math=math)
+                       explanation=fields["explanation"], fix=fields["fix"], math=extra.get("math", ""),
+                       numeric=extra.get("numeric", True),
+                       alternatives=_strings(extra.get("alternatives", []), f"{where}.alternatives"),
+                       locations=tuple(item for item in more if item is not None))
 
     def check(value: Any, where: str) -> CheckResult:
         fields = json_fields(value, where, {"name": str, "passed": bool, "score": (int, float),

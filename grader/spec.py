@@ -101,6 +101,22 @@ class Exercise:
     """Catalog id for an output wrong even with the baseline arguments when no detector explains it."""
     baseline_mistake_text: MistakeText | None = None
 
+    def ancestors(self, output: str) -> set[str]:
+        """Every output `output` is computed from, directly or not (from `depends_on`)."""
+        seen: set[str] = set()
+        pending = list(self.depends_on.get(output, ()))
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                pending.extend(self.depends_on.get(current, ()))
+        return seen
+
+    def call_label(self, probe: Probe, arguments: tuple[Any, ...]) -> str:
+        """What was run, for a student: the probe's name and the baseline parameters' values in this call."""
+        shown = ", ".join(f"{name} = {_shown(arguments[self.parameters.index(name)])}" for name in self.baseline)
+        return f"{probe.name}, {shown}" if shown else probe.name
+
     def baseline_arguments(self, probe: Probe) -> tuple[Any, ...] | None:
         """The probe's arguments with the baseline substitutions, or None when they change nothing."""
         if not self.baseline:
@@ -132,7 +148,7 @@ class Assignment:
     """Look up `file.py:name` in the assignment's modules (for checks that name instructor code)."""
 
 
-_TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": str, "exercises": list, "mistakes": dict}
+_TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": (str, list), "exercises": list, "mistakes": dict}
 _HELPER_KEYS = {"source": str, "serves": list}
 _EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,
@@ -203,10 +219,20 @@ def load_assignment(folder: Path) -> Assignment:
     def resolve(reference: str) -> Callable[..., Any]:
         return _resolve(package, reference, where)
 
-    try:
-        detectors = collect_detectors(_import(package, data["detectors"], where)) if "detectors" in data else {}
-    except ValueError as error:
-        raise SpecError(str(error), path=where, key="detectors") from None
+    files = data.get("detectors", [])
+    detectors: dict[str, Detector] = {}
+    for file_name in [files] if isinstance(files, str) else files:
+        if not isinstance(file_name, str):
+            raise SpecError("must be a file name or a list of file names", path=where, key="detectors")
+        try:
+            found = collect_detectors(_import(package, file_name, where))
+        except ValueError as error:
+            raise SpecError(str(error), path=where, key="detectors") from None
+        twice = sorted(set(found) & set(detectors))
+        if twice:
+            raise SpecError(f"two detectors for {', '.join(twice)} ({file_name} and another file)", path=where,
+                            key="detectors")
+        detectors.update(found)
 
     exercises = tuple(
         _load_exercise(entry, f"exercises[{index}]", where, resolve, mistakes, detectors)
@@ -371,3 +397,7 @@ def _fingerprint(folder: Path) -> str:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)

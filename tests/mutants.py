@@ -26,6 +26,8 @@ class Expected:
     id: str
     outputs: tuple[str, ...]
     line: str
+    exercise: str = ""
+    """The graded function it belongs to, for ids shared by every function (e.g. `not-implemented`)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Mutant:
     expected: tuple[Expected, ...] = ()
     renamed: bool = False
     """Written with other variable names (grads, ce, penalty, l2_term) and a renamed λ parameter."""
+    notebook_code: str = ""
+    """A top-level cell before the graded functions (e.g. a constant they read)."""
 
 
 RENAMES = {"gradients": "grads", "cross_entropy_cost": "ce", "L2_regularization_cost": "penalty", "reg": "l2_term",
@@ -47,8 +51,9 @@ def rename(text: str) -> str:
 
 
 def renamed(mutant: Mutant) -> Mutant:
-    expected = tuple(Expected(e.id, e.outputs, rename(e.line)) for e in mutant.expected)
-    return Mutant(mutant.name + "-renamed", mutant.cost, mutant.backward, expected, renamed=True)
+    expected = tuple(Expected(e.id, e.outputs, rename(e.line), e.exercise) for e in mutant.expected)
+    return Mutant(mutant.name + "-renamed", mutant.cost, mutant.backward, expected, renamed=True,
+                  notebook_code=mutant.notebook_code)
 
 
 # ---- the correct code, as slots a mutant can replace ------------------------------------
@@ -109,9 +114,9 @@ def write(mutant: Mutant, folder: Path) -> Path:
     cost_code, backward_code = cost_source(mutant.cost), backward_source(mutant.backward)
     if mutant.renamed:
         cost_code, backward_code = rename(cost_code), rename(backward_code)
-    return write_notebook(folder / f"{mutant.name}.ipynb", ("markdown", "# Regularization"), IMPORTS,
-                          cost_code, "A3, Y_t, p_t = compute_cost_with_regularization_test_case()",
-                          backward_code, TRAINING)
+    cells = [("markdown", "# Regularization"), IMPORTS, *([mutant.notebook_code] if mutant.notebook_code else []),
+             cost_code, "A3, Y_t, p_t = compute_cost_with_regularization_test_case()", backward_code, TRAINING]
+    return write_notebook(folder / f"{mutant.name}.ipynb", *cells)
 
 
 def grad(mistake: str, outputs: tuple[str, ...], line: str) -> Expected:
@@ -179,8 +184,7 @@ def all_mutants() -> list[Mutant]:
                expected=(grad("hardcoded-lambda", ("dW3",), "0.7"), grad("hardcoded-lambda", ("dW2",), "0.7"),
                          grad("hardcoded-lambda", ("dW1",), "0.7"))),
         Mutant("grad-hardcoded-assigned", backward={"m": "m = X.shape[1]\nlambd = 0.7"},
-               expected=(grad("hardcoded-lambda", ("dW3",), "lambd = 0.7"), grad("hardcoded-lambda", ("dW2",), "lambd = 0.7"),
-                         grad("hardcoded-lambda", ("dW1",), "lambd = 0.7"))),
+               expected=(grad("hardcoded-lambda", ("dW3", "dW2", "dW1"), "lambd = 0.7"),)),
         Mutant("grad-wrong-m", backward={"m": "m = Y.shape[0]"},
                expected=(grad("wrong-m", ("dW3", "db3", "dW2", "db2", "dW1", "db1"), "m = Y.shape[0]"),)),
         Mutant("grad-overwrites-W3", backward={"dW3": "W3 = lambd / m * W3\ndW3 = 1./m * np.dot(dZ3, A2.T) + W3"},
@@ -248,7 +252,114 @@ def all_mutants() -> list[Mutant]:
                expected=(cost("l2-missing-layer", "L2_regularization_cost"),
                          grad("l2-bias-regularized", ("db3",), "lambd / m * b3"))),
     ]
+    mutants += _cause_mutants()
     return mutants + [renamed(mutant) for mutant in mutants]
+
+
+GRADIENTS = ("dW3", "db3", "dW2", "db2", "dW1", "db1")
+BACKWARD = "backward_propagation_with_regularization"
+SQUARES = "np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(W3))"
+WEIGHTS_AND_BIASES = ('W1, W2, W3 = parameters["W1"], parameters["W2"], parameters["W3"]\n'
+                      'b1, b2, b3 = parameters["b1"], parameters["b2"], parameters["b3"]')
+
+
+def _penalty_line(sum_of_squares: str, coefficient: str = "lambd / (2 * m)") -> str:
+    return f"L2_regularization_cost = {coefficient} * ({sum_of_squares})"
+
+
+def _cause_mutants() -> list[Mutant]:
+    """One cause that spoils several outputs (or hides among numerically identical causes), in many spellings."""
+    mutants = []
+    # A wrong m in the backward pass scales every dW and db: one finding, on the `m = ...` line.
+    for name, line in (("X-rows", "m = X.shape[0]"), ("Y-rows", "m = Y.shape[0]"), ("len-Y", "m = len(Y)"),
+                       ("np-shape-Y", "m = np.shape(Y)[0]"), ("unpacked", "m, n_x = X.shape")):
+        mutants.append(Mutant(f"grad-wrong-m-{name}", backward={"m": line},
+                              expected=(grad("wrong-m", GRADIENTS, line),)))
+    mutants.append(Mutant("grad-wrong-m-global", backward={"m": "pass"}, notebook_code="m = 5",
+                          expected=(grad("wrong-m", GRADIENTS, "m = 5"),)))
+    # A wrong m in the cost gives the numbers of a missing /m; the code says which it is.
+    for name, line in (("A3-rows", "m = A3.shape[0]"), ("len-Y", "m = len(Y)"), ("Y-rows", "m = Y.shape[0]"),
+                       ("unpacked", "m, n = Y.shape")):
+        mutants.append(Mutant(f"cost-wrong-m-{name}", cost={"m": line}, expected=(cost("wrong-m", line),)))
+    mutants += [
+        Mutant("cost-wrong-m-inline-penalty", cost={"m": "m = len(Y)", "l2": "L2_regularization_cost = 0",
+                                                    "total": f"cost = cross_entropy_cost + lambd / (2 * m) * ({SQUARES})"},
+               expected=(cost("wrong-m", "m = len(Y)"),)),
+        Mutant("cost-wrong-m-global", cost={"m": "pass"}, notebook_code="m = 4", expected=(cost("wrong-m", "m = 4"),)),
+        # m is wrong too, but the penalty does not divide by it: the coefficient is the cause.
+        Mutant("cost-coefficient-no-m-with-wrong-m", cost={"m": "m = len(Y)", "l2": _penalty_line(SQUARES, "lambd / 2")},
+               expected=(cost("l2-coefficient", "lambd / 2 *"),)),
+        # The code cannot tell: both causes are named in one finding.
+        Mutant("cost-wrong-m-or-coefficient", cost={"m": "m = Y.shape[1] if Y.ndim == 1 else len(Y)"},
+               expected=(Expected("cost.l2-coefficient", ("cost",), "m = Y.shape[1] if"),)),
+        Mutant("combined-cost-wrong-m-and-grad-wrong-m", cost={"m": "m = len(Y)"}, backward={"m": "m = X.shape[0]"},
+               expected=(cost("wrong-m", "m = len(Y)"), grad("wrong-m", GRADIENTS, "m = X.shape[0]"))),
+        Mutant("combined-grad-wrong-m-and-cost-not-squared", backward={"m": "m = len(Y)"},
+               cost={"l2": _penalty_line("np.sum(W1)**2 + np.sum(W2)**2 + np.sum(W3)**2")},
+               expected=(grad("wrong-m", GRADIENTS, "m = len(Y)"), cost("l2-not-squared", "np.sum(W1)**2"))),
+    ]
+    # Biases penalised in some layers only, named by layer.
+    mutants += [
+        Mutant("cost-bias-b1-only", cost={"weights": WEIGHTS_AND_BIASES,
+                                          "l2": _penalty_line(f"{SQUARES} + np.sum(np.square(b1))")},
+               expected=(cost("l2-includes-bias", "np.square(b1)"),)),
+        Mutant("cost-bias-b2-b3-helper", cost={"weights": WEIGHTS_AND_BIASES,
+                                               "l2": "bias_terms = np.sum(b2 ** 2) + np.sum(b3 ** 2)\n"
+                                                     + _penalty_line(f"{SQUARES} + bias_terms")},
+               expected=(cost("l2-includes-bias", "L2_regularization_cost"),)),
+        Mutant("cost-bias-in-one-layer-term", cost={"weights": WEIGHTS_AND_BIASES, "l2": _penalty_line(
+            "np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(W3)) + np.sum(np.square(b3))")},
+               expected=(cost("l2-includes-bias", "L2_regularization_cost"),)),
+        Mutant("cost-bias-and-missing-W3", cost={"weights": WEIGHTS_AND_BIASES, "l2": _penalty_line(
+            "np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(b1))")},
+               expected=(cost("l2-missing-layer", "L2_regularization_cost"), cost("l2-includes-bias", "L2_regularization_cost"))),
+        Mutant("grad-bias-db1-and-db3", backward={
+            "db1": "db1 = 1./m * np.sum(dZ1, axis=1, keepdims=True) + lambd / m * b1",
+            "db3": "db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True) + (lambd / m) * b3"},
+               expected=(grad("l2-bias-regularized", ("db3",), "b3"), grad("l2-bias-regularized", ("db1",), "b1"))),
+        Mutant("combined-cost-bias-b2-and-grad-sum", cost={"weights": WEIGHTS_AND_BIASES,
+                                                           "l2": _penalty_line(f"{SQUARES} + np.sum(b2 * b2)")},
+               backward={"dW2": "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd * np.sum(W2) / m"},
+               expected=(cost("l2-includes-bias", "b2 * b2"), grad("l2-sum-of-weights", ("dW2",), "np.sum(W2)"))),
+    ]
+    # Not squared, in every spelling, alone and combined.
+    for name, form in (("dot-product", "np.sum(np.dot({w}.T, {w}))"), ("matmul", "np.sum({w}.T @ {w})"),
+                       ("square-of-sum", "np.sum({w})**2"), ("norm", "np.linalg.norm({w})"),
+                       ("plain-sum", "np.sum({w})")):
+        squares = " + ".join(form.format(w=f"W{layer}") for layer in (1, 2, 3))
+        mutants.append(Mutant(f"cost-not-squared-{name}", cost={"l2": _penalty_line(squares)},
+                              expected=(cost("l2-not-squared", form.format(w="W1")),)))
+    mutants += [
+        Mutant("cost-not-squared-one-layer", cost={"l2": _penalty_line(
+            "np.sum(W1.T @ W1) + np.sum(np.square(W2)) + np.sum(np.square(W3))")},
+               expected=(cost("l2-not-squared", "W1.T @ W1"),)),
+        Mutant("cost-not-squared-norm-inline", cost={"l2": "L2_regularization_cost = 0", "total":
+               "cost = cross_entropy_cost + lambd / (2 * m) * (np.linalg.norm(W1) + np.linalg.norm(W2) + np.linalg.norm(W3))"},
+               expected=(cost("l2-not-squared", "np.linalg.norm(W1)"),)),
+        Mutant("cost-not-squared-and-coefficient", cost={"l2": _penalty_line(
+            "np.sum(W1)**2 + np.sum(W2)**2 + np.sum(W3)**2", "lambd / m")},
+               expected=(cost("l2-coefficient", "np.sum(W1)**2"), cost("l2-not-squared", "np.sum(W1)**2"))),
+        Mutant("combined-cost-not-squared-and-grad-sum", cost={"l2": _penalty_line(
+            "np.sum(W1.T @ W1) + np.sum(W2.T @ W2) + np.sum(W3.T @ W3)")},
+               backward={"dW1": "dW1 = 1./m * np.dot(dZ1, X.T) + lambd * np.sum(W1) / m"},
+               expected=(cost("l2-not-squared", "W1.T @ W1"), grad("l2-sum-of-weights", ("dW1",), "np.sum(W1)"))),
+        Mutant("combined-cost-norm-and-grad-wrong-sign", cost={"l2": _penalty_line(
+            "np.linalg.norm(W1) + np.linalg.norm(W2) + np.linalg.norm(W3)")},
+               backward={"dW3": "dW3 = 1./m * np.dot(dZ3, A2.T) - lambd / m * W3"},
+               expected=(cost("l2-not-squared", "np.linalg.norm(W1)"), grad("l2-wrong-sign", ("dW3",), "- lambd"))),
+    ]
+    # Outputs left as None are named; a penalty left out is pointed at where it belongs.
+    mutants += [
+        Mutant("grad-one-output-none", backward={"dW2": "dW2 = None"},
+               expected=(Expected("not-implemented", ("dW2",), "dW2 = None", BACKWARD),)),
+        Mutant("grad-two-outputs-none", backward={"dW2": "dW2 = None", "db1": "db1 = None"},
+               expected=(Expected("not-implemented", ("dW2", "db1"), "dW2 = None", BACKWARD),)),
+        Mutant("cost-missing-returns-cross-entropy", cost={"l2": "pass", "total": "pass", "return": "return cross_entropy_cost"},
+               expected=(cost("l2-missing", "return cross_entropy_cost"),)),
+        Mutant("cost-missing-assigned-alias", cost={"l2": "pass", "total": "cost = cross_entropy_cost"},
+               expected=(cost("l2-missing", "cost = cross_entropy_cost"),)),
+    ]
+    return mutants
 
 
 def equivalent_forms() -> list[Mutant]:
@@ -273,6 +384,9 @@ def equivalent_forms() -> list[Mutant]:
         Mutant("equivalent-backward-matmul", backward={"matmul": "at", "style": 3}),
         Mutant("equivalent-backward-relu-z", backward={"dZ2": "dZ2 = dA2 * (Z2 > 0)", "dZ1": "dZ1 = dA1 * (Z1 > 0)"}),
         Mutant("equivalent-backward-relu-a", backward={"dZ2": "dZ2 = dA2 * (A2 > 0)", "dZ1": "dZ1 = np.where(A1 > 0, dA1, 0)"}),
+        Mutant("equivalent-backward-unpacked-m", backward={"m": "n_x, m = X.shape"}),
+        Mutant("equivalent-cost-m-from-A3", cost={"m": "m = A3.shape[1]"}),
+        Mutant("equivalent-cost-unpacked-m", cost={"m": "_, m = np.shape(Y)"}),
         Mutant("equivalent-renamed-lambda", backward={"signature": "def backward_propagation_with_regularization(X, Y, cache, lam):",
                                                       "m": "m = X.shape[1]\nlambd = lam"},
                cost={"signature": "def compute_cost_with_regularization(a3, y, params, lambd):",
@@ -283,9 +397,10 @@ def equivalent_forms() -> list[Mutant]:
 
 def diagnosis_matches(result, mutant: Mutant) -> tuple[bool, str]:
     """Whether the grader reported exactly the expected findings (ids, outputs, quoted line)."""
-    found = [(finding.id, finding.outputs, finding.location.code if finding.location else "")
+    found = [(finding.id, finding.outputs, " / ".join(location.code for location in (finding.location, *finding.locations)
+                                                      if location is not None))
              for exercise in result.exercises for finding in exercise.findings]
-    if sorted((item[0], item[1]) for item in found) != sorted((e.id, e.outputs) for e in mutant.expected):
+    if sorted((str(item[0]), item[1]) for item in found) != sorted((e.id, e.outputs) for e in mutant.expected):
         return False, f"found {[(i, o) for i, o, _ in found]}"
     for expected in mutant.expected:
         codes = [code for finding_id, outputs, code in found if finding_id == expected.id and outputs == expected.outputs]

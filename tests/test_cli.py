@@ -99,7 +99,8 @@ def test_json_follows_the_result_contract():
         for finding in graded["findings"]:
             assert set(finding) >= {"id", "title", "outputs", "location", "evidence", "explanation", "fix"}
             if finding["location"] is not None:
-                assert set(finding["location"]) == {"cell", "line", "code"}
+                assert set(finding["location"]) == {"cell", "line", "code", "code_cell", "execution_count",
+                                                    "cell_first_line"}
 
 
 def test_training_cells_never_run(tmp_path):

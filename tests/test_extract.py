@@ -54,9 +54,22 @@ def test_magics_and_shell_lines_do_not_break_parsing():
 
 
 def test_top_level_variable_read_by_function_is_reported_not_included():
-    extraction = extract("f", "m = 5\nlambd = 0.7", "def f(X, lambd):\n    return X / m * lambd")
+    extraction = extract("f", "m = train_X.shape[1]\nlambd = 0.7", "def f(X, lambd):\n    return X / m * lambd")
     assert extraction.notebook_globals == ("m",)
-    assert "m = 5" not in extraction.source
+    assert "m = train_X" not in extraction.source
+
+
+def test_literal_constant_read_by_function_is_included_with_its_line():
+    extraction = extract("f", "m = 5\nscale = -2.5\nunused = 3", "def f(X):\n    return X / m * scale")
+    assert extraction.notebook_globals == ()
+    assert "m = 5" in extraction.source and "scale = -2.5" in extraction.source and "unused" not in extraction.source
+    line = extraction.source.split("\n").index("m = 5") + 1
+    assert extraction.locate(line).cell == 0 and extraction.locate(line).line == 1
+
+
+def test_a_constant_rebound_by_a_computation_is_no_longer_a_constant():
+    extraction = extract("f", "m = 5", "m = data.shape[1]", "def f(X):\n    return X / m")
+    assert extraction.notebook_globals == ("m",) and "m = 5" not in extraction.source
 
 
 def test_syntax_error_in_the_defining_cell_gives_cell_and_line():

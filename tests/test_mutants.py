@@ -40,7 +40,7 @@ def test_mutant_is_diagnosed_exactly(grader, folder, mutant):
     assert ok, why
     # A diagnosed mistake always costs points in the exercise it belongs to.
     prefixes = {"cost": "compute_cost_with_regularization", "grad": "backward_propagation_with_regularization"}
-    faulty = {prefixes[expected.id.split(".")[0]] for expected in mutant.expected}
+    faulty = {expected.exercise or prefixes[expected.id.split(".")[0]] for expected in mutant.expected}
     for exercise in result.exercises:
         assert (exercise.score < exercise.max_score) == (exercise.function in faulty), exercise.function
 

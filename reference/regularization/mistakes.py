@@ -50,7 +50,7 @@ def _terms(trials: Sequence[Trial], output: str) -> list[_Term]:
             got, base = trial.got.values.get(output), trial.baseline_got.values.get(output)
             if got is not None and base is not None and got.shape == base.shape:
                 added = got - base
-        terms.append(_Term(trial.probe.name, _m(trial.probe.arguments), lambd, trial.probe.arguments, added))
+        terms.append(_Term(trial.label, _m(trial.probe.arguments), lambd, trial.probe.arguments, added))
     return terms
 
 
@@ -172,7 +172,7 @@ def gradient_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> li
         evidence = (f"{output} does not change with λ: on every probe it equals the correct value for λ = {lambda0:.4g}, "
                     f"whatever lambd is passed (it is right only when lambd = {lambda0:.4g})")
         detections.append(Detection((output,), evidence, {"output": output, "value": f"{lambda0:.4g}"},
-                                    variable="lambd"))
+                                    variable="lambd", part="whole"))
     return detections
 
 
@@ -185,7 +185,8 @@ def gradient_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detect
         if _adds_nothing(terms, index) and _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index]) is None:
             evidence = (f"on all {len(terms)} probes with λ ≠ 0, {output} is exactly what it is with λ = 0: "
                         f"nothing is added for the penalty")
-            detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
+            detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"},
+                                        absent=True))
     return detections
 
 
@@ -344,33 +345,55 @@ def bias_regularized(exercise: Exercise, trials: Sequence[Trial]) -> list[Detect
     return detections
 
 
+def _count_used(m_used: list[int], arguments: list[tuple]) -> str:
+    """What the wrong m is, when it is always the same thing: a fixed number, or a dimension of X."""
+    if len(set(m_used)) == 1:
+        return f"{m_used[0]}" + (" (Y.shape[0] or len(Y): Y has one row)" if m_used[0] == 1 else "")
+    if all(used == X.shape[0] for used, (X, *_) in zip(m_used, arguments)):
+        return "X.shape[0], the number of input features"
+    return "a number that is not the number of examples"
+
+
 @detects("grad.wrong-m")
 def gradient_wrong_m(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """Every dW and db is scaled by m/m₀: the 1/m uses a number other than this call's m."""
-    outputs = [*WEIGHT_GRADIENTS, *BIAS_GRADIENTS]
-    used: list[float] = []
-    differs = False
+    """Every dW and db is m/m′ times the correct one, with one m′ per probe: the 1/m divides by another count."""
+    scaled = [*WEIGHT_GRADIENTS, *BIAS_GRADIENTS]
+    unscaled = [key for key in exercise.keys if key not in scaled]
+    used: list[tuple[Trial, int, int]] = []  # (trial, m, the m the student divided by)
     for trial in trials:
         calls = [(trial.got, trial.expected)]
         if trial.baseline_expected is not None:
             calls.append((trial.baseline_got, trial.baseline_expected))
+        ratios = []
         for got, expected in calls:
             if got is None or got.problem:
                 return []
-            for output in outputs:
+            for output in unscaled:  # dZ and dA do not divide by m: they must be right
+                value = got.values.get(output)
+                if value is None or value.shape != expected[output].shape \
+                        or not is_zero(value - expected[output], float(np.max(np.abs(expected[output])))):
+                    return []
+            for output in scaled:
                 value = got.values.get(output)
                 ratio = factor(value, expected[output]) if value is not None else None
                 if ratio is None or ratio <= 0:
                     return []
-                used.append(_m(trial.probe.arguments) / ratio)
-                differs |= abs(ratio - 1) > 1e-6
-    if not differs or not used or not same(used):
+                ratios.append(ratio)
+        m = _m(trial.probe.arguments)
+        m_used = m / ratios[0]
+        if not same(ratios) or abs(m_used - round(m_used)) > 1e-6 or round(m_used) < 1:
+            return []  # not one count for the whole probe
+        used.append((trial, m, round(m_used)))
+    if not used or all(m == m_used for _, m, m_used in used):
         return []
-    m_used = used[0]
-    evidence = (f"every dW and db equals the correct value times m/{m_used:.4g} on every probe (and dZ, dA are right): "
-                f"the 1/m is computed with m = {m_used:.4g} instead of the number of columns of X")
-    return [Detection(tuple(sorted(outputs, key=exercise.keys.index)), evidence, {"m_used": f"{m_used:.4g}"},
-                      variable="m")]
+    if len({m for _, m, _ in used}) > 1 and same([m / m_used for _, m, m_used in used]):
+        return []  # the same factor whatever m is: a constant, not a count (see the generic description)
+    examples = ", ".join(f"m′ = {m_used} on '{trial.label}' (m = {m})" for trial, m, m_used in used[:3])
+    what = _count_used([m_used for _, _, m_used in used], [trial.probe.arguments for trial, _, _ in used])
+    evidence = (f"on every probe, every dW and db is exactly m/m′ times the correct value, with one m′ per probe, "
+                f"while dZ and dA are right: {examples}; m′ is {what}")
+    return [Detection(tuple(sorted(scaled, key=exercise.keys.index)), evidence, {"m_used": what}, variable="m",
+                      part="whole", right_values=("X.shape[1]", "Y.shape[1]"))]
 
 
 @detects("grad.overwrites-weights")
@@ -394,176 +417,6 @@ def overwrites_weights(exercise: Exercise, trials: Sequence[Trial]) -> list[Dete
             weight = f"W{index // 4 + 1}"
             evidence = (f"{output} equals the correct {output} times λ/m on every call (0 when λ = 0): it is computed "
                         f"from (λ/m)·{weight} instead of {weight}")
-            detections.append(Detection((output,), evidence, {"output": output, "weight": weight}, variable=weight))
+            detections.append(Detection((output,), evidence, {"output": output, "weight": weight}, variable=weight,
+                                        part="whole"))
     return detections
-
-
-# ---- compute_cost_with_regularization ---------------------------------------------------
-
-
-def _cost_terms(trials: Sequence[Trial]) -> list[_Term]:
-    return _terms(trials, "cost")
-
-
-_SQUARES: dict[int, tuple[tuple, list[float]]] = {}  # by probe: the probes live as long as the grader
-
-
-def _squares(arguments: tuple) -> list[float]:
-    """Σ‖W_l‖² for each layer of a probe (computed once per probe: many detectors ask)."""
-    kept = _SQUARES.get(id(arguments))
-    if kept is None or kept[0] is not arguments:
-        kept = _SQUARES[id(arguments)] = (arguments, [float(np.sum(arguments[2][f"W{layer}"] ** 2))
-                                                      for layer in (1, 2, 3)])
-    return kept[1]
-
-
-def _cost_feature(values: Callable[[tuple], Sequence[float]]) -> Callable[[_Term], np.ndarray]:
-    return lambda term: np.asarray(term.lambd / (2 * term.m) * sum(values(term.arguments)))
-
-
-def _cost_penalty_law(trials: Sequence[Trial], values: Callable[[tuple], Sequence[float]]):
-    """(law, terms, ratios) of the cost's added term against (λ/2m)·Σ values(arguments); law None if none fits."""
-    terms = _cost_terms(trials)
-    found = _law_for(terms, _cost_feature(values))
-    return (found[1], terms, found[0]) if found else (None, terms, None)
-
-
-@detects("cost.l2-coefficient")
-def cost_coefficient(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty is k·(λ/2m)·Σ‖W‖² with k ≠ 1 (λ/m, λ/2, λ/2·m...)."""
-    law, terms, ratios = _cost_penalty_law(trials, _squares)
-    if law is None or _is_one(*law[:2]) or abs(law[0]) < 1e-9 or _m_used(*law[:2]) is not None:
-        return []
-    evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly {law[2]} × the correct (λ/2m)·Σ‖W‖² "
-                f"(e.g. {ratios[0]:.4g} × {_example(terms[0])}, where m = {terms[0].m})")
-    return [Detection(("cost",), evidence, {"factor": law[2]}, sources=("parameters",))]
-
-
-def _m_used(k: float, power: int) -> float | None:
-    """m₀ when a ratio k·m^p is m/m₀ for a fixed whole number m₀ ≥ 2 (a fixed m instead of this call's)."""
-    if power == 1 and k > 0 and 1 / k >= 2 and abs(1 / k - round(1 / k)) < 1e-6:
-        return round(1 / k)
-    return None
-
-
-@detects("cost.wrong-m")
-def cost_wrong_m(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty divides by a fixed m₀ instead of this call's m."""
-    law, terms, _ = _cost_penalty_law(trials, _squares)
-    m_used = _m_used(*law[:2]) if law else None
-    if m_used is None:
-        return []
-    evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty equals the correct one times m/{m_used}: "
-                f"it divides by {m_used}, not by this call's m")
-    return [Detection(("cost",), evidence, {"m_used": str(m_used)}, variable="m", sources=("parameters",))]
-
-
-@detects("cost.l2-missing")
-def cost_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """No penalty: the cost does not change with λ (and no fixed λ hides in it)."""
-    terms = _cost_terms(trials)
-    if not _complete(terms) or not all(is_zero(t.added, t.lambd / t.m * sum(_squares(t.arguments))) for t in terms):
-        return []
-    fit = _cost_baseline_fit(trials)
-    if fit is not None and abs(fit[1]) > 1e-9:
-        return []  # a fixed λ: see cost.hardcoded-lambda
-    evidence = f"on all {len(terms)} probes with λ ≠ 0, the cost is exactly what it is with λ = 0"
-    return [Detection(("cost",), evidence, {}, sources=("parameters",))]
-
-
-def _cost_baseline_fit(trials: Sequence[Trial]) -> tuple[float, float] | None:
-    """(a, λ₀) with cost at λ = 0 = a·cross-entropy + (λ₀/2m)·Σ‖W‖² on every probe, exactly; else None."""
-    rows, values = [], []
-    for trial, error in _baseline_errors(trials, "cost"):
-        if error is None:
-            return None
-        arguments = trial.probe.arguments
-        cross_entropy = float(trial.baseline_expected["cost"] if trial.baseline_expected is not None
-                              else trial.expected["cost"])
-        rows.append((cross_entropy, sum(_squares(arguments)) / (2 * _m(arguments))))
-        values.append(cross_entropy + float(error))
-    if len(rows) < 3:
-        return None
-    matrix, target = np.array(rows), np.array(values)
-    solution, *_ = np.linalg.lstsq(matrix, target, rcond=None)
-    if not is_zero(matrix @ solution - target, float(np.max(np.abs(target)))):
-        return None
-    return float(solution[0]), float(solution[1])
-
-
-@detects("cost.hardcoded-lambda")
-def cost_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty uses a fixed number instead of `lambd`."""
-    terms = _cost_terms(trials)
-    fit = _cost_baseline_fit(trials)
-    if fit is None or abs(fit[1]) < 1e-9 or not _complete(terms) \
-            or not all(is_zero(t.added, t.lambd / t.m * sum(_squares(t.arguments))) for t in terms):
-        return []
-    lambda0 = fit[1]
-    evidence = (f"the penalty does not change with lambd: on every probe it is (λ/2m)·Σ‖W‖² for λ = {lambda0:.4g}, "
-                f"whatever lambd is passed")
-    return [Detection(("cost",), evidence, {"value": f"{lambda0:.4g}"}, variable="lambd", sources=("parameters",))]
-
-
-@detects("cost.cross-entropy-wrong")
-def cross_entropy_wrong(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The part without λ is a multiple of the cross-entropy other than 1 (counted twice, or left out)."""
-    fit = _cost_baseline_fit(trials)
-    if fit is None or abs(fit[0] - 1) < 1e-6:
-        return []
-    a = fit[0]
-    what = ("counted twice" if abs(a - 2) < 1e-6 else "left out" if abs(a) < 1e-6
-            else f"multiplied by {a:.4g}")
-    evidence = f"on every probe, the cost minus its L2 part is exactly {a:.4g} × the cross-entropy: it is {what}"
-    return [Detection(("cost",), evidence, {"how": what}, term=False)]
-
-
-@detects("cost.l2-missing-layer")
-def cost_missing_layer(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty sums ‖W‖² over some layers only."""
-    for size in (1, 2):
-        for layers in combinations((0, 1, 2), size):
-            law, terms, _ = _cost_penalty_law(trials, lambda arguments, kept=layers: [_squares(arguments)[i] for i in kept])
-            if law is not None and _is_one(*law[:2]):
-                kept = ", ".join(f"W{i + 1}" for i in layers)
-                missing = ", ".join(f"W{i + 1}" for i in (0, 1, 2) if i not in layers)
-                evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly (λ/2m)·(Σ‖W‖² over {kept} "
-                            f"only): {missing} {'is' if len(layers) == 2 else 'are'} left out")
-                return [Detection(("cost",), evidence, {"missing": missing}, sources=("parameters",))]
-    return []
-
-
-_NOT_SQUARED = (
-    (lambda W: float(np.sum(W)) ** 2, "(ΣW)², the square of the sum"),
-    (lambda W: float(np.linalg.norm(W)), "‖W‖, the norm without its square"),
-    (lambda W: float(np.sum(W)), "ΣW, the plain sum"),
-    (lambda W: float(np.sum(W.T @ W)), "Σ(WᵀW), the sum of a matrix product"),
-    (lambda W: float(np.sum(W @ W.T)), "Σ(WWᵀ), the sum of a matrix product"),
-)
-
-
-@detects("cost.l2-not-squared")
-def cost_not_squared(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty uses something other than the sum of squared entries."""
-    for summary, label in _NOT_SQUARED:
-        law, terms, _ = _cost_penalty_law(
-            trials, lambda arguments, f=summary: [f(arguments[2][f"W{layer}"]) for layer in (1, 2, 3)])
-        if law is not None and abs(law[0]) > 1e-9:
-            factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
-            evidence = (f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly {factor_text}(λ/2m) times the "
-                        f"sum over layers of {label}")
-            return [Detection(("cost",), evidence, {"used": label.split(",")[0]}, sources=("parameters",))]
-    return []
-
-
-@detects("cost.l2-includes-bias")
-def cost_includes_bias(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """The penalty also adds Σb²."""
-    def with_biases(arguments: tuple) -> list[float]:
-        return _squares(arguments) + [float(np.sum(arguments[2][f"b{layer}"] ** 2)) for layer in (1, 2, 3)]
-
-    law, terms, _ = _cost_penalty_law(trials, with_biases)
-    if law is None or not _is_one(*law[:2]):
-        return []
-    evidence = f"on all {len(terms)} probes with λ ≠ 0, your penalty is exactly (λ/2m)·(Σ‖W‖² + Σ‖b‖²)"
-    return [Detection(("cost",), evidence, {}, sources=("parameters",))]

@@ -37,18 +37,18 @@ class _Layout(NamedTuple):
 
 # Layers are (n_x, n_1, n_2, 1). Names say what each probe is there to exercise.
 _LAYOUTS = (
-    _Layout("layers 4-5-3-1, m=7, λ=1.7", (4, 5, 3, 1), 7, 1.7, 101, 0, 11),
-    _Layout("square W1 and W2 (3x3), m=10, λ=0.35", (3, 3, 3, 1), 10, 0.35, 102, 0, 3),
-    _Layout("square W2 (4x4), W1 4x2, m=3, λ=3.0", (2, 4, 4, 1), 3, 3.0, 103, 0, 17),
-    _Layout("no regularization, layers 5-4-2-1, m=13, λ=0", (5, 4, 2, 1), 13, 0.0, 104, 4, 6),
-    _Layout("one example, square W2 (3x3), m=1, λ=1.2", (2, 3, 3, 1), 1, 1.2, 105, 1, 2),
-    _Layout("two examples, layers 6-4-5-1, m=2, λ=0.05", (6, 4, 5, 1), 2, 0.05, 106, 1, 12),
-    _Layout("square W2 (6x6), W1 6x2, m=15, λ=2.5", (2, 6, 6, 1), 15, 2.5, 107, 0, 35),
-    _Layout("1x1 W3, layers 3-2-1-1, m=4, λ=0.9", (3, 2, 1, 1), 4, 0.9, 108, 2, 16),
-    _Layout("no regularization, square W1 (4x4), m=6, λ=0", (4, 4, 2, 1), 6, 0.0, 109, 0, 7),
+    _Layout("layers 4-5-3-1, m=7", (4, 5, 3, 1), 7, 1.7, 101, 0, 11),
+    _Layout("square W1 and W2 (3x3), m=10", (3, 3, 3, 1), 10, 0.35, 102, 0, 3),
+    _Layout("square W2 (4x4), W1 4x2, m=3", (2, 4, 4, 1), 3, 3.0, 103, 0, 17),
+    _Layout("no regularization, layers 5-4-2-1, m=13", (5, 4, 2, 1), 13, 0.0, 104, 4, 6),
+    _Layout("one example, square W2 (3x3), m=1", (2, 3, 3, 1), 1, 1.2, 105, 1, 2),
+    _Layout("two examples, layers 6-4-5-1, m=2", (6, 4, 5, 1), 2, 0.05, 106, 1, 12),
+    _Layout("square W2 (6x6), W1 6x2, m=15", (2, 6, 6, 1), 15, 2.5, 107, 0, 35),
+    _Layout("1x1 W3, layers 3-2-1-1, m=4", (3, 2, 1, 1), 4, 0.9, 108, 2, 16),
+    _Layout("no regularization, square W1 (4x4), m=6", (4, 4, 2, 1), 6, 0.0, 109, 0, 7),
 )
 
-_FIXED_NAME = "small fixed case (layers 3-2-3-1, m=5, λ=0.7)"
+_FIXED_NAME = "small fixed case (layers 3-2-3-1, m=5)"
 _FIXED_LAMBD = 0.7
 
 # Rejection-sampling limits. |Z| stays well away from the ReLU kink so central differences
