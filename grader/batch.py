@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__
-from grader.errors import UsageError
+from grader.errors import Interrupted, UsageError
 from grader.outdir import (
     MANIFEST_FILE,
     SUFFIXES,
@@ -117,6 +117,7 @@ def run_batch(options: BatchOptions) -> int:
     show = options.progress and not (options.out is None and sys.stdout.isatty())
     progress = Progress(len(selected), sys.stderr, sys.stderr.isatty(), enabled=show)
     fresh: dict[str, SubmissionResult] = {}  # the results graded by this run, by submission id
+    stopped = False
     try:
         info = pool.start()
         key = grading_key(info, options.limits.wall_seconds)
@@ -136,13 +137,18 @@ def run_batch(options: BatchOptions) -> int:
         else:
             outcomes = _print_in_order(pool.grade(selected), selected, info, key, renderers, options.formats,
                                        progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        stopped = True
         progress.close()
+        interrupted = Interrupted.of(stop)
         kept = f"; the results written to {options.out} are kept: add --resume to go on" if options.out else ""
-        print(f"grade: interrupted{kept}", file=sys.stderr)
-        return 3
+        print(f"grade: {interrupted}{kept}", file=sys.stderr)
+        return interrupted.exit_code
+    except BaseException:
+        stopped = True
+        raise
     finally:
-        pool.close()
+        pool.close(now=stopped)  # interrupted: stop every grading process, and the students' code, at once
     progress.close()
     if options.out is not None:
         outcomes = write_batch_files(options.out, manifest, fresh)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
@@ -165,10 +166,18 @@ def _bounded(text: str) -> str:
 
 
 def append_github_summary(text: str) -> bool:
-    """Append to the file `$GITHUB_STEP_SUMMARY` names, when it is set; returns whether it was."""
+    """Append to the file `$GITHUB_STEP_SUMMARY` names, when it is set; returns whether it was.
+
+    A summary that cannot be written is worth a warning, not the grades: they are all written already.
+    """
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
-    with open(target, "a", encoding="utf-8") as file:
-        file.write(text if text.endswith("\n") else text + "\n")
+    try:
+        with open(target, "a", encoding="utf-8") as file:
+            file.write(text if text.endswith("\n") else text + "\n")
+    except OSError as error:
+        print(f"grade: warning: cannot write the GitHub job summary to {target} ({error.strerror or error}); "
+              "the grades are written, only the summary is missing", file=sys.stderr)
+        return False
     return True

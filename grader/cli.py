@@ -6,7 +6,8 @@ submissions, --out, --resume, --shard, the CI formats) goes to grader.batch, imp
 then so that `grade one.ipynb` stays quick.
 
 Exit status (DESIGN.md §3.1): 0 graded and at or above --min-score; 1 graded but below it;
-2 usage or spec error; 3 the grader itself failed.
+2 usage or spec error; 3 the grader itself failed; 128 + N when signal N stopped it (130 for
+Ctrl-C, 143 for SIGTERM, 129 for SIGHUP, 141 when standard output was closed by its reader).
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader import __version__
-from grader.errors import GraderError, UsageError
+from grader.errors import GraderError, Interrupted, OutputClosed, UsageError
 from grader.grade import Grader
+from grader.lifetime import stop_signals_raise
 from grader.render import RENDERERS
 from grader.result import min_score_test
 from grader.sandbox import Limits
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade notebook submissions and explain each mistake.",
         epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help). "
                "Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
-               "3 the grader failed.",
+               "3 the grader failed, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 141 output closed).",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="notebooks (.ipynb), Python files (.py), folders (searched for *.ipynb) or globs")
@@ -100,17 +102,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = build_parser().parse_args(words)
         run = _run
     try:
-        return run(arguments)
+        with stop_signals_raise():
+            try:
+                return run(arguments)
+            except BrokenPipeError:
+                raise OutputClosed() from None
+    except KeyboardInterrupt as stop:
+        interrupted = Interrupted.of(stop)
+        print(f"grade: {interrupted}", file=sys.stderr)
+        return interrupted.exit_code
+    except OutputClosed as closed:
+        # The reader went away (`grade ... | head`): stop quietly, as a process killed by SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return closed.exit_code
     except GraderError as error:
         print(f"grade: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("grade: interrupted", file=sys.stderr)
-        return 3
-    except BrokenPipeError:
-        # The reader went away (`grade ... | head`): stop quietly; the results were not all delivered.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 3
     except Exception as error:  # the grader's own bug: say so in one line, keep the exit code contract
         print(f"grade: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return 3

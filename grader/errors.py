@@ -6,6 +6,8 @@ itself failing.
 """
 from __future__ import annotations
 
+import signal
+
 
 class GraderError(Exception):
     """Root of every deliberate grader failure; `exit_code` is what the CLI exits with."""
@@ -35,3 +37,30 @@ class InternalError(GraderError):
     """The grader itself failed (the sandbox worker died, a reference solution raised)."""
 
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the grader; it exits 128 + the signal's number, as shells expect.
+
+    Not a GraderError: like Ctrl-C's KeyboardInterrupt, it must pass through every `except Exception`
+    (around instructor code, say) on its way out.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+    @classmethod
+    def of(cls, stop: KeyboardInterrupt) -> Interrupted:
+        """The Interrupted a KeyboardInterrupt stands for (Ctrl-C's own is SIGINT)."""
+        return stop if isinstance(stop, Interrupted) else cls(signal.SIGINT)
+
+
+class OutputClosed(GraderError):
+    """Standard output was closed by its reader (`grade ... | head`): not a failure, but nothing more can be said.
+
+    The exit status is that of a process killed by SIGPIPE, which is what a pipeline's reader expects.
+    """
+
+    exit_code = 128 + signal.SIGPIPE

@@ -74,11 +74,11 @@ class Grader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        self.close(now=exc_info[0] is not None)  # interrupted or failing: stop the student's code at once
 
-    def close(self) -> None:
-        """Stop the worker."""
-        self.worker.close()
+    def close(self, now: bool = False) -> None:
+        """Stop the worker (with `now`, at once: the grader was interrupted)."""
+        self.worker.close(now)
 
     def grade(self, path: str | Path) -> SubmissionResult:
         """Grade one submission file; a broken submission is a result, never an exception."""

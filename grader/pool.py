@@ -29,6 +29,7 @@ from grader import __version__
 from grader.codec import DecodeError, read_frame, write_frame
 from grader.errors import GraderError, InternalError, SpecError
 from grader.grade import Grader, Started
+from grader.lifetime import die_with_parent
 from grader.outdir import AssignmentInfo, Entry, ExerciseInfo, grading_key, result_file_text
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
@@ -127,9 +128,9 @@ class InProcessPool:
         for entry in entries:
             yield grade_entry(self.grader, self.setup, key, entry)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         if self.grader is not None:
-            self.grader.close()
+            self.grader.close(now)
 
 
 # ---- the grading process -------------------------------------------------------------------
@@ -180,11 +181,11 @@ def _serve(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
                 write_frame(reply_fd, text.encode("utf-8"))
 
 
-def _child_main(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
+def _child_main(setup: GradingSetup, request_fd: int, reply_fd: int, parent_pid: int) -> None:
     """Run in the forked grading process; never returns into the main process's code."""
     status = 70
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+        die_with_parent(parent_pid)  # and its sandbox worker with it, and the worker's child with that
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # nothing of ours prints here; stray warnings must not garble the progress bar
             os.dup2(null, fd)
@@ -268,16 +269,24 @@ class GradingPool:
             self._reap(block=False)
 
     def _hand_out(self, pending: deque[Entry], seconds: float) -> None:
-        """Keep _QUEUED entries sent to every ready process: the next one waits in its pipe, not on us."""
-        for process in list(self._processes.values()):
-            while process.ready and len(process.entries) < _QUEUED and pending:
-                self._dispatch(process, pending.popleft(), seconds)
+        """Send entries to the ready processes that hold the fewest, up to _QUEUED each: every process gets one
+        before any gets a second (a slow submission must not keep others waiting behind it while a process
+        idles), and the next ones wait in their pipes, not on us."""
+        while pending:
+            ready = [process for process in self._processes.values() if process.ready and len(process.entries) < _QUEUED]
+            if not ready:
+                return
+            self._dispatch(min(ready, key=lambda process: len(process.entries)), pending.popleft(), seconds)
 
-    def close(self) -> None:
-        """Stop every grading process (they exit on EOF; stragglers are killed) and reap them."""
+    def close(self, now: bool = False) -> None:
+        """Stop every grading process (they exit on EOF; stragglers are killed) and reap them.
+
+        With `now` (the grader was interrupted), kill them at once: their sandbox workers and the
+        students' code die with them (grader.lifetime).
+        """
         for process in list(self._processes.values()):
-            self._retire(process, kill=False)
-        deadline = time.monotonic() + _STOP_SECONDS
+            self._retire(process, kill=now)
+        deadline = time.monotonic() + (0 if now else _STOP_SECONDS)
         while self._exited and time.monotonic() < deadline:
             self._reap(block=False)
             if self._exited:
@@ -301,9 +310,10 @@ class GradingPool:
         for stream in (sys.stdout, sys.stderr):  # or the child would inherit, and someday flush, our buffers
             with contextlib.suppress(Exception):
                 stream.flush()
+        parent_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _child_main(self.setup, request_read, reply_write)
+            _child_main(self.setup, request_read, reply_write, parent_pid)
         os.close(request_read)
         os.close(reply_write)
         process = _Process(pid, request_write, reply_read)

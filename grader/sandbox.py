@@ -51,6 +51,7 @@ from grader import confine
 from grader.codec import (MAX_DEPTH, DecodeError, TooLarge, bounded_text, decode, encode, read_frame, type_name,
                           write_frame)
 from grader.errors import InternalError
+from grader.lifetime import die_with_parent
 
 _SCHEMA = "grader.sandbox/1"
 _OUTPUT_CHARS = 2000
@@ -222,12 +223,14 @@ class Worker:
         try:
             job_read, job_write = _pipe()
             reply_read, reply_write = _pipe()
+            parent_pid = os.getpid()
             pid = os.fork()
         except OSError as error:
             raise SandboxError(f"cannot start the sandbox worker: {error}") from error
         if pid == 0:
             status = 1
             try:
+                die_with_parent(parent_pid)
                 _worker_main(settings, job_read, reply_write)
                 status = 0
             finally:
@@ -357,8 +360,11 @@ class Worker:
             if pending is submitted:
                 return
 
-    def close(self) -> None:
-        """Stop the worker; safe to call more than once."""
+    def close(self, now: bool = False) -> None:
+        """Stop the worker; safe to call more than once. With `now`, kill it (and the child it runs) at once."""
+        if now and self._finalizer.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         self._finalizer()
 
     def __enter__(self) -> Worker:
@@ -483,7 +489,6 @@ def _limit_message(kind: str, limits: Limits) -> str:
 
 def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
     """Decide the layers, report them, then serve jobs from the grader until it closes the job pipe."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -810,9 +815,10 @@ def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan,
     # Anonymous files, one per job: the child has no path to them, and the worker keeps its own descriptors.
     output_fds = [os.memfd_create("grader-output", os.MFD_CLOEXEC) for _ in jobs]
     read_fd, write_fd = os.pipe()
+    worker_pid = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _child_main(jobs, settings, plan, write_fd, output_fds, scratch)
+        _child_main(jobs, settings, plan, write_fd, output_fds, scratch, worker_pid)
     os.close(write_fd)
 
     def report(index: int, stop: str, death: RunFailure | None, seconds: float) -> _ChildReport:
@@ -1033,7 +1039,8 @@ def _on_alarm(signum: int, frame: types.FrameType | None) -> NoReturn:
 
 
 def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, result_fd: int,
-                output_fds: Sequence[int], scratch: str, exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
+                output_fds: Sequence[int], scratch: str, worker_pid: int,
+                exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
     """Isolate this freshly forked child, run the jobs, send their messages and exit.
 
     Each job's messages end with an empty frame, a marker, unless the job ended the child
@@ -1048,7 +1055,7 @@ def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, re
 
     try:
         try:
-            _isolate(settings, plan, result_fd, output_fds, scratch, len(jobs))
+            _isolate(settings, plan, result_fd, output_fds, scratch, len(jobs), worker_pid)
         except (confine.LayerError, OSError) as error:
             # Fail closed: the student's code never runs with fewer layers than reported.
             message = f"the sandbox could not be set up: {error}"[:_MESSAGE_CHARS]
@@ -1071,7 +1078,7 @@ def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, re
 
 
 def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds: Sequence[int], scratch: str,
-             job_count: int) -> None:
+             job_count: int, worker_pid: int) -> None:
     """Give the child its own process group, streams, resource limits and layers (the worker cleaned the environment)."""
     limits = settings.limits
     os.setsid()  # its own process group, which the worker kills as a whole
@@ -1094,6 +1101,8 @@ def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds
         _lower_limit(resource.RLIMIT_CORE, 0)
         _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
     confine.confine(plan, scratch)  # namespaces, user, capabilities, Landlock, seccomp; then chdir(scratch)
+    # After the change of user, which makes the kernel forget it: the student's code dies with the worker.
+    die_with_parent(worker_pid)
 
 
 def _cpu_seconds(limits: Limits) -> int:
