@@ -195,15 +195,16 @@ def _cell_statements(code: str) -> tuple[ast.stmt, ...]:
 def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:
     """Build the minimal runnable module for each of `functions` from `submission` (parsed once)."""
     notebook = _Notebook(submission)
-    return tuple(_extract(notebook, function) for function in functions)
+    return tuple(_extract(notebook, function, frozenset(functions)) for function in functions)
 
 
-def _extract(notebook: _Notebook, function: str) -> Extraction:
+def _extract(notebook: _Notebook, function: str, graded: frozenset[str]) -> Extraction:
     count = sum(1 for _, name, _ in notebook.definitions if name == function)
     last = max(((cell, line) for cell, name, line in notebook.definitions if name == function), default=None)
     binding = notebook.bindings.get(function)
     if last is None:
-        names = sorted({name for _, name, _ in notebook.definitions})
+        # Another graded function is not a misspelling of this one: it is graded in its own right.
+        names = sorted({name for _, name, _ in notebook.definitions} - graded)
         misses = tuple(difflib.get_close_matches(function, names, n=3, cutoff=0.6))
         return _empty(function, near_misses=misses)
     if last[0] in notebook.broken_cells:
