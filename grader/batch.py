@@ -36,7 +36,7 @@ from grader.outdir import (
 )
 from grader.progress import Progress
 from grader.reports import GRADER_FAILURE, ClassReport
-from grader.result import ExerciseResult, SubmissionResult, from_json, min_score_test
+from grader.result import NO_GRADED_FUNCTION, ExerciseResult, SubmissionResult, from_json, min_score_test
 from grader.sandbox import Limits
 
 if TYPE_CHECKING:
@@ -72,18 +72,28 @@ class _Outcome:
     score: float
     max_score: float
     failure: bool
+    unmatched: bool = False
+    """It defines none of the assignment's functions."""
 
 
 def exit_status(outcomes: Sequence[_Outcome], below: Callable[[float, float], bool]) -> int:
     """DESIGN.md §3.1: 3 when the grader failed on any submission, else 1 when any is below --min-score, else 0."""
+    unmatched = [outcome.id for outcome in outcomes if outcome.unmatched]
+    if unmatched:
+        print(f"grade: of {len(outcomes)} submissions, {_counted(unmatched)} matched no graded function "
+              "(status error, score 0): another assignment's notebook?", file=sys.stderr)
     failed = [outcome.id for outcome in outcomes if outcome.failure]
     if failed:
-        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-        print(f"grade: the grader failed on {len(failed)} submission{'s' if len(failed) > 1 else ''} ({shown}); "
-              f"{'they are' if len(failed) > 1 else 'it is'} recorded as {GRADER_FAILURE} with score 0 "
-              "and graded again by --resume", file=sys.stderr)
+        print(f"grade: the grader failed on {_counted(failed)}; {'they are' if len(failed) > 1 else 'it is'} "
+              f"recorded as {GRADER_FAILURE} with score 0 and graded again by --resume", file=sys.stderr)
         return 3
     return 1 if any(below(outcome.score, outcome.max_score) for outcome in outcomes) else 0
+
+
+def _counted(ids: Sequence[str]) -> str:
+    """'3 submissions (a, b, c)': how many, and the first few by id."""
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return f"{len(ids)} submission{'s' if len(ids) > 1 else ''} ({shown})"
 
 
 def failure_result(info: AssignmentInfo, path: str, message: str) -> SubmissionResult:
@@ -240,7 +250,10 @@ def _print_in_order(results: Iterator[Graded], selected: Sequence[Entry], info: 
         while following in waiting:
             ready = waiting.pop(following)
             following += 1
-            outcomes.append(_Outcome(ready.entry.id, ready.score, ready.max_score, ready.failure is not None))
+            # Only a result with status "error" can be one that matched no function: the others are not read.
+            unmatched = ready.status == "error" and _unmatched(from_json(json.loads(ready.texts["json"])))
+            outcomes.append(_Outcome(ready.entry.id, ready.score, ready.max_score, ready.failure is not None,
+                                     unmatched))
             for name in dict.fromkeys(formats):
                 if name in renderers:
                     print(ready.texts[name], flush=True)
@@ -304,7 +317,7 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
         result = (known or {}).get(entry.id) or _read_result(out, entry)
         reports.add(entry.id, result)
         failure = any(kind == GRADER_FAILURE for kind, _ in result.errors)
-        outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure))
+        outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure, _unmatched(result)))
     write_atomic(out / "grades.csv", reports.classes.grades_csv())
     write_atomic(out / "summary.md", reports.classes.summary_markdown())
     write_atomic(out / "summary.html", reports.classes.summary_html())
@@ -314,6 +327,10 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
         write_atomic(out / "results.json", render_gradescope(reports.single) + "\n")
     reports.github_summary()
     return outcomes
+
+
+def _unmatched(result: SubmissionResult) -> bool:
+    return any(kind == NO_GRADED_FUNCTION for kind, _ in result.errors)
 
 
 def _read_result(folder: Path, entry: Entry) -> SubmissionResult:

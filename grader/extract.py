@@ -77,6 +77,8 @@ class Extraction:
     """When not found: similarly named functions the notebook defines."""
     imported_modules: tuple[str, ...] = ()
     """Top-level names of the modules `source` imports (to serve only the course helpers it needs)."""
+    notebook_functions: tuple[str, ...] = ()
+    """When not defined at all: every function the notebook defines, in notebook order (what it holds instead)."""
 
     @property
     def found(self) -> bool:
@@ -204,9 +206,10 @@ def _extract(notebook: _Notebook, function: str, graded: frozenset[str]) -> Extr
     binding = notebook.bindings.get(function)
     if last is None:
         # Another graded function is not a misspelling of this one: it is graded in its own right.
-        names = sorted({name for _, name, _ in notebook.definitions} - graded)
-        misses = tuple(difflib.get_close_matches(function, names, n=3, cutoff=0.6))
-        return _empty(function, near_misses=misses)
+        in_order = sorted(notebook.definitions, key=lambda definition: (definition[0], definition[2]))
+        defined = tuple(dict.fromkeys(name for _, name, _ in in_order))
+        misses = tuple(difflib.get_close_matches(function, sorted(set(defined) - graded), n=3, cutoff=0.6))
+        return _empty(function, near_misses=misses, notebook_functions=defined)
     if last[0] in notebook.broken_cells:
         problem = notebook.broken_cells[last[0]]
         return _empty(function, count=count, syntax_error=problem, definition=Location(last[0], last[1], f"def {function}(...)"))
@@ -308,8 +311,9 @@ def _imported_modules(source: str) -> tuple[str, ...]:
 
 
 def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),
-           syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
-    return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses)
+           notebook_functions: tuple[str, ...] = (), syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
+    return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses,
+                      notebook_functions=notebook_functions)
 
 
 def _sanitize(source: str) -> str:

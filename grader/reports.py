@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.outdir import AssignmentInfo
-from grader.result import SubmissionResult
+from grader.result import NO_GRADED_FUNCTION, SubmissionResult
 
 GRADER_FAILURE = "grader-failure"
 """`errors[].kind` of a record the batch wrote because the grader itself failed on a submission."""
@@ -24,6 +24,7 @@ _STATUSES = ("passed", "failed", "error", "missing")
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6d4c41", "missing": "#f9a825", "bar": "#1565c0"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LABEL_CHARS = 105  # what fits in 760 px of 12 px text
+_UNMATCHED_HEADING = "## No graded function (another assignment's notebook?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ class Row:
     """Catalogue ids of every finding, in order, each once ("generic" for a finding with no catalogue entry)."""
     grader_failure: str | None
     """Why the grader could not grade it, or None."""
+    unmatched: str | None = None
+    """When it defines none of the assignment's functions: what it defines instead (the result's error message)."""
 
 
 @dataclass(slots=True)
@@ -73,6 +76,7 @@ class ClassReport:
         """Count one result; call in the batch's order."""
         by_function = {exercise.function: exercise for exercise in result.exercises}
         failure = next((message for kind, message in result.errors if kind == GRADER_FAILURE), None)
+        unmatched = next((message for kind, message in result.errors if kind == NO_GRADED_FUNCTION), None)
         finding_ids: list[str] = []
         for exercise in result.exercises:
             seen_here = set()
@@ -97,7 +101,7 @@ class ClassReport:
             submission_id, result.path, result.score, result.max_score, result.status,
             tuple(by_function[e.function].score if e.function in by_function else None
                   for e in self.assignment.exercises),
-            tuple(dict.fromkeys(finding_ids)), failure,
+            tuple(dict.fromkeys(finding_ids)), failure, unmatched,
         ))
 
     # ---- grades.csv ---------------------------------------------------------------------
@@ -145,6 +149,9 @@ class ClassReport:
                  f"max {points_text(max(scores))}", f"{full} with full marks ({_percent(full, len(graded))})"]
         if failures:
             parts.append(f"{failures} not graded (grader failures)")
+        unmatched = sum(1 for row in graded if row.unmatched)
+        if unmatched:
+            parts.append(f"{unmatched} matched no graded function")
         return " · ".join(parts)
 
     def _exercise_rows(self) -> list[tuple[str, str, dict[str, int], float | None]]:
@@ -207,6 +214,10 @@ class ClassReport:
         if failures:
             lines += ["", "## Not graded (the grader failed)", "", "| submission | reason |", "|---|---|"]
             lines += [f"| `{markdown_cell(row.id)}` | {markdown_cell(row.grader_failure or '')} |" for row in failures]
+        unmatched = [row for row in self.rows if row.unmatched]
+        if unmatched:
+            lines += ["", _UNMATCHED_HEADING, "", "| submission | what it defines |", "|---|---|"]
+            lines += [f"| `{markdown_cell(row.id)}` | {markdown_cell(row.unmatched or '')} |" for row in unmatched]
         return "\n".join(lines) + "\n"
 
     # ---- summary.html -------------------------------------------------------------------
@@ -271,6 +282,13 @@ class ClassReport:
             parts.append("<h2>Not graded (the grader failed)</h2><table><tr><th>submission</th><th>reason</th></tr>")
             parts += [f"<tr><td><code>{html.escape(row.id)}</code></td><td>{html.escape(row.grader_failure or '')}"
                       "</td></tr>" for row in failures]
+            parts.append("</table>")
+        unmatched = [row for row in self.rows if row.unmatched]
+        if unmatched:
+            parts.append(f"<h2>{html.escape(_UNMATCHED_HEADING[3:])}</h2>"
+                         "<table><tr><th>submission</th><th>what it defines</th></tr>")
+            parts += [f"<tr><td><code>{html.escape(row.id)}</code></td><td>{html.escape(row.unmatched or '')}"
+                      "</td></tr>" for row in unmatched]
             parts.append("</table>")
         parts += ["</body>", "</html>"]
         return "\n".join(parts) + "\n"

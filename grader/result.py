@@ -10,6 +10,8 @@ from grader.errors import UsageError
 from grader.diagnose import Finding
 
 SCHEMA = "grader.result/1"
+NO_GRADED_FUNCTION = "no-graded-function"
+"""`errors[].kind` of a submission that defines none of the assignment's functions (another assignment's notebook?)."""
 
 
 @dataclass(frozen=True, slots=True)

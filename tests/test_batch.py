@@ -160,6 +160,24 @@ def test_broken_and_hostile_submissions_never_stop_the_batch(tmp_path):
         assert "d_killer" in done.stderr or "grader failures" in done.stderr
 
 
+def test_a_batch_says_how_many_submissions_matched_no_graded_function(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "correct.ipynb", folder / "a_correct.ipynb")
+    write_notebook(folder / "b_other.ipynb", "def initialize_parameters_he(layers_dims):\n    return {}")
+    write_notebook(folder / "c_empty.ipynb", ("markdown", "nothing here"))
+    out = tmp_path / "out"
+    done = grade(str(folder), "--out", str(out), "--jobs", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "of 3 submissions, 2 submissions (b_other, c_empty) matched no graded function" in done.stderr
+    summary = (out / "summary.md").read_text()
+    assert "2 matched no graded function" in summary
+    assert "| `b_other` | no function of assignment 'regularization' is defined here" in summary
+    assert "it defines no function at all" in summary and "matched no graded function" in (out / "summary.html").read_text()
+    printed = grade(str(folder / "a_correct.ipynb"), str(folder / "b_other.ipynb"), "--format", "json")
+    assert "1 submission (b_other) matched no graded function" in printed.stderr
+
+
 def test_a_grading_process_that_dies_or_fails_costs_only_its_submission(tmp_path):
     from grader.pool import GradingPool, GradingSetup
     from grader.sandbox import Limits

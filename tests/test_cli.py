@@ -147,6 +147,21 @@ def test_notebook_without_the_functions_is_missing_with_near_misses(tmp_path):
     assert exercise(result, BACKWARD)["status"] == "missing"
 
 
+def test_a_notebook_of_another_assignment_is_an_error_that_says_what_it_defines(tmp_path):
+    path = write_notebook(tmp_path / "init.ipynb", "import numpy as np",
+                          "def initialize_parameters_he(layers_dims):\n    return {}",
+                          "def model(X, Y):\n    pass")
+    result = grade_json(path)  # exit 0: a graded result, not a grader failure
+    assert result["status"] == "error" and result["score"] == 0
+    assert [error["kind"] for error in result["errors"]] == ["no-graded-function"]
+    message = result["errors"][0]["message"]
+    assert "no function of assignment 'regularization' is defined here" in message
+    assert message.endswith("found: initialize_parameters_he, model") and COST in message
+    assert grade(str(path), "--min-score", "1").returncode == 1
+    text = grade(str(path)).stdout
+    assert "0/10 — error" in text and "initialize_parameters_he" in text
+
+
 def test_python_file_submission(tmp_path):
     notebook = json.loads((EXAMPLES / "correct.ipynb").read_text())
     graded_cells = ["".join(cell["source"]) for cell in notebook["cells"]
