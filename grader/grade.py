@@ -23,6 +23,7 @@ from grader.load import Submission, load_submission
 from grader.result import NO_GRADED_FUNCTION, ExerciseResult, SubmissionResult
 from grader.runcache import RunCache, RunKey, run_key
 from grader.sandbox import Job, Limits, RunOutcome, Submitted, Worker
+from grader.served import serving
 from grader.spec import Exercise, Probe, find_assignment, load_assignment
 
 SUBMISSION_FILENAME = "<submission>"
@@ -142,8 +143,8 @@ class Grader:
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
             calls=self._calls[exercise.function],
-            served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules
-                            if name in extraction.imported_modules},
+            served_modules=dict.fromkeys(serving(self.assignment, extraction).modules,
+                                         self.assignment.helper_source),
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
         )
 
@@ -179,7 +180,7 @@ class Grader:
             status=_status(checks, trials),
             checks=checks,
             findings=findings,
-            notes=_notes(extraction, trials),
+            notes=_notes(extraction, trials) + serving(self.assignment, extraction).notes,
         )
 
 
