@@ -11,19 +11,16 @@ import csv
 import html
 import io
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grader.charts import COLOURS, STATUSES, bar_chart, column_chart, stacked_bars
 from grader.outdir import AssignmentInfo
 from grader.result import NO_GRADED_FUNCTION, SubmissionResult
 
 GRADER_FAILURE = "grader-failure"
 """`errors[].kind` of a record the batch wrote because the grader itself failed on a submission."""
 _BINS = 10
-_STATUSES = ("passed", "failed", "error", "missing")
-_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6d4c41", "missing": "#f9a825", "bar": "#1565c0"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_LABEL_CHARS = 105  # what fits in 760 px of 12 px text
 _UNMATCHED_HEADING = "## No graded function (another assignment's notebook?)"
 
 
@@ -90,7 +87,7 @@ class ClassReport:
                 count.submissions += 1
                 finding_ids.append(finding.id or "generic")
             if failure is None:
-                statuses = self._statuses.setdefault(exercise.function, dict.fromkeys(_STATUSES, 0))
+                statuses = self._statuses.setdefault(exercise.function, dict.fromkeys(STATUSES, 0))
                 statuses[exercise.status] = statuses.get(exercise.status, 0) + 1
                 for position, check in enumerate(exercise.checks):
                     tally = self._checks.setdefault((exercise.function, position),
@@ -158,7 +155,7 @@ class ClassReport:
         """(function, title, status counts, mean score) per exercise."""
         result = []
         for position, exercise in enumerate(self.assignment.exercises):
-            counts = self._statuses.get(exercise.function, dict.fromkeys(_STATUSES, 0))
+            counts = self._statuses.get(exercise.function, dict.fromkeys(STATUSES, 0))
             scores = [row.exercise_scores[position] for row in self._graded()
                       if row.exercise_scores[position] is not None]
             result.append((exercise.function, exercise.title, counts,
@@ -236,13 +233,13 @@ class ClassReport:
             "svg text{font-size:12px;font-family:system-ui,sans-serif}"
             ".legend span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 1em}</style>",
             "</head>", "<body>", f"<h1>{title} — class summary</h1>", f"<p>{html.escape(self._headline())}</p>",
-            "<h2>Score distribution</h2>", _column_chart(self._histogram()),
+            "<h2>Score distribution</h2>", column_chart(self._histogram()),
             "<h2>Exercises</h2>",
         ]
         exercise_rows = self._exercise_rows()
-        parts.append(_stacked_bars([(function, counts) for function, _, counts, _ in exercise_rows]))
+        parts.append(stacked_bars([(function, counts) for function, _, counts, _ in exercise_rows]))
         parts.append('<p class="legend">' + "".join(
-            f'<span style="background:{_COLOURS[status]}"></span>{status}' for status in _STATUSES) + "</p>")
+            f'<span style="background:{COLOURS[status]}"></span>{status}' for status in STATUSES) + "</p>")
         parts.append("<table><tr><th>exercise</th><th>passed</th><th>failed</th><th>error</th><th>missing</th>"
                      "<th>mean score</th></tr>")
         for position, (function, _title, counts, mean) in enumerate(exercise_rows):
@@ -256,17 +253,17 @@ class ClassReport:
         checks = self._check_rows()
         if checks:
             parts.append("<h3>Checks passed</h3>")
-            parts.append(_bar_chart([(f"{function}: {tally.name}", tally.passed / tally.seen if tally.seen else 0.0,
+            parts.append(bar_chart([(f"{function}: {tally.name}", tally.passed / tally.seen if tally.seen else 0.0,
                                       f"{_percent(tally.passed, tally.seen)} ({tally.passed}/{tally.seen})")
-                                     for function, tally in checks], _COLOURS["passed"]))
+                                     for function, tally in checks], COLOURS["passed"]))
         parts.append("<h2>Mistakes</h2>")
         mistakes = self._mistake_rows()
         if mistakes:
             most = mistakes[0].submissions or 1
-            parts.append(_bar_chart([(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
+            parts.append(bar_chart([(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
                                       m.submissions / most,
                                       f"{m.submissions} ({_percent(m.submissions, len(self.rows))})")
-                                     for m in mistakes[:30]], _COLOURS["failed"]))
+                                     for m in mistakes[:30]], COLOURS["failed"]))
             parts.append("<table><tr><th>mistake</th><th>exercise</th><th>submissions</th><th>share</th></tr>")
             for mistake in mistakes:
                 label = (f"<code>{html.escape(mistake.id)}</code> " if mistake.id else "<em>(no catalogue entry)</em> ")
@@ -315,68 +312,3 @@ def markdown_cell(text: str) -> str:
 def _cell(text: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula (ids and paths come from students' file names)."""
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _column_chart(bins: Sequence[tuple[str, int]]) -> str:
-    """Vertical bars with a count above each and the label below."""
-    width, height, bar, gap, bottom = 640, 220, 48, 10, 40
-    top_count = max((count for _, count in bins), default=0) or 1
-    scale = (height - bottom - 20) / top_count
-    pieces = [f'<svg role="img" aria-label="score distribution" width="{width}" height="{height}" '
-              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
-    for position, (label, count) in enumerate(bins):
-        x = 10 + position * (bar + gap)
-        bar_height = count * scale
-        y = height - bottom - bar_height
-        colour = _COLOURS["passed"] if position == len(bins) - 1 else _COLOURS["bar"]
-        pieces.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{bar_height:.1f}" fill="{colour}">'
-                      f"<title>{html.escape(label)}: {count}</title></rect>")
-        pieces.append(f'<text x="{x + bar / 2}" y="{y - 4:.1f}" text-anchor="middle">{count}</text>')
-        short = html.escape(label.replace(" (full marks)", " ✓"))
-        pieces.append(f'<text x="{x + bar / 2}" y="{height - bottom + 16}" text-anchor="middle">{short}</text>')
-    pieces.append(f'<text x="10" y="{height - 6}">points (bins of a tenth of the maximum; green: full marks)</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
-
-
-def _bar_chart(items: Sequence[tuple[str, float, str]], colour: str) -> str:
-    """Horizontal bars, each under its label: (label, length 0–1, value text) per item."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
-    pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-              'xmlns="http://www.w3.org/2000/svg">']
-    for position, (label, fraction, value) in enumerate(items):
-        y = 2 + position * row
-        shown = label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
-        length = bar_width * max(0.0, min(fraction, 1.0))
-        pieces.append(f'<text x="0" y="{y + 13}"><title>{html.escape(label)}</title>{html.escape(shown)}</text>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{length:.1f}" height="12" fill="{colour}"/>')
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{html.escape(value)}</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
-
-
-def _stacked_bars(items: Sequence[tuple[str, dict[str, int]]]) -> str:
-    """One horizontal bar per exercise, under its name, split by status."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
-    pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-              'xmlns="http://www.w3.org/2000/svg">']
-    for position, (function, counts) in enumerate(items):
-        y = 2 + position * row
-        total = sum(counts.values()) or 1
-        pieces.append(f'<text x="0" y="{y + 13}">{html.escape(function)}</text>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
-        x = 0.0
-        for status in _STATUSES:
-            count = counts.get(status, 0)
-            if count:
-                segment = bar_width * count / total
-                pieces.append(f'<rect x="{x:.1f}" y="{y + 18}" width="{segment:.1f}" height="12" '
-                              f'fill="{_COLOURS[status]}"><title>{status}: {count}</title></rect>')
-                x += segment
-        passed = counts.get("passed", 0)
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{passed}/{sum(counts.values())} passed</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
