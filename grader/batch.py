@@ -320,7 +320,9 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
         outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure, _unmatched(result)))
     write_atomic(out / "grades.csv", reports.classes.grades_csv())
     write_atomic(out / "summary.md", reports.classes.summary_markdown())
-    write_atomic(out / "summary.html", reports.classes.summary_html())
+    # Each submission's Markdown and result files are always there; its text file when asked for.
+    feedback = [SUFFIXES[name] for name in ("markdown", "text", "json") if name != "text" or name in manifest.formats]
+    write_atomic(out / "summary.html", reports.classes.summary_html(feedback))
     if reports.junit is not None:
         write_atomic(out / "junit.xml", reports.junit_xml())
     if "gradescope" in manifest.formats and manifest.total == 1 and reports.single is not None:

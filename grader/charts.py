@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 STATUSES = ("passed", "failed", "error", "missing")
-COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6d4c41", "missing": "#f9a825", "bar": "#1565c0"}
+COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6d4c41", "missing": "#f9a825", "bar": "#1565c0",
+           "not run": "#9e9e9e", "mistake": "#c62828"}
 _LABEL_CHARS = 105  # what fits in 760 px of 12 px text
+_LABEL_LINES = 3
 
 
 def column_chart(bins: Sequence[tuple[str, int]]) -> str:
@@ -31,44 +35,48 @@ def column_chart(bins: Sequence[tuple[str, int]]) -> str:
     return "".join(pieces)
 
 
-def bar_chart(items: Sequence[tuple[str, float, str]], colour: str) -> str:
-    """Horizontal bars, each under its label: (label, length 0–1, value text) per item."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
-    pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-              'xmlns="http://www.w3.org/2000/svg">']
-    for position, (label, fraction, value) in enumerate(items):
-        y = 2 + position * row
-        shown = label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
-        length = bar_width * max(0.0, min(fraction, 1.0))
-        pieces.append(f'<text x="0" y="{y + 13}"><title>{html.escape(label)}</title>{html.escape(shown)}</text>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{length:.1f}" height="12" fill="{colour}"/>')
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{html.escape(value)}</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One horizontal bar: its label above it, its parts left to right, a value after it."""
+
+    label: str
+    parts: tuple[tuple[str, int], ...]
+    """(name, count) drawn in COLOURS[name], each as long as its share of `whole`."""
+    whole: int
+    """What a full-width bar stands for (the class): bars are comparable across the chart and the page."""
+    value: str
 
 
-def stacked_bars(items: Sequence[tuple[str, dict[str, int]]]) -> str:
-    """One horizontal bar per exercise, under its name, split by status."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
+def bar_chart(bars: Sequence[Bar]) -> str:
+    """Horizontal bars, each under its label (wrapped over a few lines when long, never cut short silently)."""
+    width, bar_width, row, line = 760, 600, 38, 15
+    labels = [_wrapped(bar.label) for bar in bars]
+    height = sum(row + line * (len(lines) - 1) for lines in labels) + 4
     pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
               'xmlns="http://www.w3.org/2000/svg">']
-    for position, (function, counts) in enumerate(items):
-        y = 2 + position * row
-        total = sum(counts.values()) or 1
-        pieces.append(f'<text x="0" y="{y + 13}">{html.escape(function)}</text>')
+    y = 2
+    for bar, lines in zip(bars, labels):
+        spans = "".join(f'<tspan x="0" dy="{line if number else 0}">{html.escape(text)}</tspan>'
+                        for number, text in enumerate(lines))
+        pieces.append(f'<text x="0" y="{y + 13}"><title>{html.escape(bar.label)}</title>{spans}</text>')
+        y += line * (len(lines) - 1)
         pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
         x = 0.0
-        for status in STATUSES:
-            count = counts.get(status, 0)
-            if count:
-                segment = bar_width * count / total
+        for name, count in bar.parts:
+            if count and bar.whole:
+                segment = bar_width * min(count / bar.whole, 1.0)
                 pieces.append(f'<rect x="{x:.1f}" y="{y + 18}" width="{segment:.1f}" height="12" '
-                              f'fill="{COLOURS[status]}"><title>{status}: {count}</title></rect>')
+                              f'fill="{COLOURS[name]}"><title>{html.escape(name)}: {count}</title></rect>')
                 x += segment
-        passed = counts.get("passed", 0)
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{passed}/{sum(counts.values())} passed</text>')
+        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{html.escape(bar.value)}</text>')
+        y += row
     pieces.append("</svg>")
     return "".join(pieces)
+
+
+def _wrapped(label: str) -> list[str]:
+    lines = textwrap.wrap(label, _LABEL_CHARS, break_on_hyphens=False) or [""]
+    if len(lines) > _LABEL_LINES:  # the whole label stays in the tooltip
+        lines = lines[:_LABEL_LINES]
+        lines[-1] = lines[-1][: _LABEL_CHARS - 1] + "…"
+    return lines

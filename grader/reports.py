@@ -11,15 +11,19 @@ import csv
 import html
 import io
 import statistics
+import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.charts import COLOURS, STATUSES, bar_chart, column_chart, stacked_bars
+from grader.charts import COLOURS, STATUSES, Bar, bar_chart, column_chart
 from grader.outdir import AssignmentInfo
 from grader.result import NO_GRADED_FUNCTION, SubmissionResult
 
 GRADER_FAILURE = "grader-failure"
 """`errors[].kind` of a record the batch wrote because the grader itself failed on a submission."""
 _BINS = 10
+_NOT_RUN = ("error", "missing")
+"""Exercise statuses of a function that never returned a value: none of its checks judged anything."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UNMATCHED_HEADING = "## No graded function (another assignment's notebook?)"
 
@@ -57,6 +61,8 @@ class _CheckCount:
     max_score: float
     passed: int = 0
     seen: int = 0
+    not_run: int = 0
+    """Submissions whose function never returned (or is not there): the check had nothing to judge."""
 
 
 class ClassReport:
@@ -87,6 +93,7 @@ class ClassReport:
                 count.submissions += 1
                 finding_ids.append(finding.id or "generic")
             if failure is None:
+                ran = exercise.status not in _NOT_RUN
                 statuses = self._statuses.setdefault(exercise.function, dict.fromkeys(STATUSES, 0))
                 statuses[exercise.status] = statuses.get(exercise.status, 0) + 1
                 for position, check in enumerate(exercise.checks):
@@ -94,6 +101,7 @@ class ClassReport:
                                                     _CheckCount(check.name, check.max_score))
                     tally.seen += 1
                     tally.passed += check.passed
+                    tally.not_run += not ran
         self.rows.append(Row(
             submission_id, result.path, result.score, result.max_score, result.status,
             tuple(by_function[e.function].score if e.function in by_function else None
@@ -192,10 +200,11 @@ class ClassReport:
                          f"{counts['failed']} | {counts['error']} | {counts['missing']} | {shown} |")
         checks = self._check_rows()
         if checks:
-            lines += ["", "### Checks", "", "| exercise | check | passed |", "|---|---|---:|"]
+            lines += ["", "### Checks", "", "| exercise | check | passed | failed | not run |", "|---|---|---:|---:|---:|"]
             for function, tally in checks:
                 lines.append(f"| `{function}` | {markdown_cell(tally.name)} | {_percent(tally.passed, tally.seen)} "
-                             f"({tally.passed}/{tally.seen}) |")
+                             f"({tally.passed}/{tally.seen}) | {tally.seen - tally.passed - tally.not_run} | "
+                             f"{tally.not_run} |")
         lines += ["", "## Mistakes", ""]
         mistakes = self._mistake_rows()
         if mistakes:
@@ -219,8 +228,13 @@ class ClassReport:
 
     # ---- summary.html -------------------------------------------------------------------
 
-    def summary_html(self) -> str:
-        """The class summary as one self-contained HTML page: the same numbers, drawn as inline SVG charts."""
+    def summary_html(self, feedback: Sequence[str] = ()) -> str:
+        """The class summary as one self-contained HTML page: the same numbers, drawn as inline SVG charts.
+
+        Args:
+            feedback: Suffixes of the files written next to the page for each submission (`.md`, ...):
+                the table of submissions links each to its own.
+        """
         graded = len(self._graded())
         title = html.escape(self.assignment.title)
         parts = [
@@ -229,7 +243,7 @@ class ClassReport:
             "<style>body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
             "color:#212121}h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}"
             "table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;"
-            "text-align:left}td.n{text-align:right}code{font-size:.9em}"
+            "text-align:left;overflow-wrap:anywhere}td.n{text-align:right;white-space:nowrap}code{font-size:.9em}"
             "svg text{font-size:12px;font-family:system-ui,sans-serif}"
             ".legend span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 1em}</style>",
             "</head>", "<body>", f"<h1>{title} — class summary</h1>", f"<p>{html.escape(self._headline())}</p>",
@@ -237,9 +251,10 @@ class ClassReport:
             "<h2>Exercises</h2>",
         ]
         exercise_rows = self._exercise_rows()
-        parts.append(stacked_bars([(function, counts) for function, _, counts, _ in exercise_rows]))
-        parts.append('<p class="legend">' + "".join(
-            f'<span style="background:{COLOURS[status]}"></span>{status}' for status in STATUSES) + "</p>")
+        parts.append(bar_chart([Bar(function, tuple((status, counts[status]) for status in STATUSES),
+                                    sum(counts.values()), f"{counts['passed']}/{sum(counts.values())} passed")
+                                for function, _, counts, _ in exercise_rows]))
+        parts.append(_legend(STATUSES))
         parts.append("<table><tr><th>exercise</th><th>passed</th><th>failed</th><th>error</th><th>missing</th>"
                      "<th>mean score</th></tr>")
         for position, (function, _title, counts, mean) in enumerate(exercise_rows):
@@ -253,17 +268,22 @@ class ClassReport:
         checks = self._check_rows()
         if checks:
             parts.append("<h3>Checks passed</h3>")
-            parts.append(bar_chart([(f"{function}: {tally.name}", tally.passed / tally.seen if tally.seen else 0.0,
-                                      f"{_percent(tally.passed, tally.seen)} ({tally.passed}/{tally.seen})")
-                                     for function, tally in checks], COLOURS["passed"]))
+            parts.append(bar_chart([
+                Bar(f"{function}: {tally.name}", (("passed", tally.passed),
+                                                  ("failed", tally.seen - tally.passed - tally.not_run),
+                                                  ("not run", tally.not_run)), tally.seen,
+                    f"{_percent(tally.passed, tally.seen)} ({tally.passed}/{tally.seen})"
+                    + (f", {tally.not_run} not run" if tally.not_run else ""))
+                for function, tally in checks]))
+            parts.append(_legend(("passed", "failed", "not run")))
         parts.append("<h2>Mistakes</h2>")
         mistakes = self._mistake_rows()
         if mistakes:
-            most = mistakes[0].submissions or 1
-            parts.append(bar_chart([(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
-                                      m.submissions / most,
-                                      f"{m.submissions} ({_percent(m.submissions, len(self.rows))})")
-                                     for m in mistakes[:30]], COLOURS["failed"]))
+            # Scaled to the class, as the checks are: one student in eight draws an eighth of a bar.
+            parts.append(bar_chart([Bar(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
+                                        (("mistake", m.submissions),), len(self.rows),
+                                        f"{m.submissions} ({_percent(m.submissions, len(self.rows))})")
+                                    for m in mistakes[:30]]))
             parts.append("<table><tr><th>mistake</th><th>exercise</th><th>submissions</th><th>share</th></tr>")
             for mistake in mistakes:
                 label = (f"<code>{html.escape(mistake.id)}</code> " if mistake.id else "<em>(no catalogue entry)</em> ")
@@ -274,6 +294,7 @@ class ClassReport:
             parts.append("</table>")
         else:
             parts.append("<p>No mistakes found.</p>")
+        parts += self._submissions_html(feedback)
         failures = [row for row in self.rows if row.grader_failure]
         if failures:
             parts.append("<h2>Not graded (the grader failed)</h2><table><tr><th>submission</th><th>reason</th></tr>")
@@ -290,8 +311,29 @@ class ClassReport:
         parts += ["</body>", "</html>"]
         return "\n".join(parts) + "\n"
 
+    def _submissions_html(self, feedback: Sequence[str]) -> list[str]:
+        """A row per submission: score, status, finding ids, and links to its feedback files."""
+        links = "<th>feedback</th>" if feedback else ""
+        parts = ["<h2>Submissions</h2>",
+                 f"<table><tr><th>submission</th><th>score</th><th>status</th><th>findings</th>{links}</tr>"]
+        for row in self.rows:
+            status = GRADER_FAILURE if row.grader_failure else row.status
+            findings = " ".join(f"<code>{html.escape(finding)}</code>" for finding in row.finding_ids)
+            files = " · ".join(f'<a href="{html.escape(urllib.parse.quote(row.id + suffix))}">{suffix[1:]}</a>'
+                               for suffix in feedback)
+            parts.append(f"<tr><td><code>{html.escape(row.id)}</code></td>"
+                         f"<td class=n>{points_text(row.score)}/{points_text(row.max_score)}</td>"
+                         f"<td>{html.escape(status)}</td><td>{findings}</td>{f'<td>{files}</td>' if feedback else ''}</tr>")
+        parts.append("</table>")
+        return parts
+
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _legend(names: Sequence[str]) -> str:
+    return '<p class="legend">' + "".join(
+        f'<span style="background:{COLOURS[name]}"></span>{name}' for name in names) + "</p>"
 
 
 def points_text(value: float) -> str:

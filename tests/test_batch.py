@@ -68,6 +68,9 @@ def test_a_batch_writes_every_result_and_the_class_files(classroom, reference_ru
                        "backward_propagation_with_regularization,findings")
     assert [row.split(",")[0] for row in rows[1:]] == ids  # input order, whatever order they finished in
     assert {"summary.md", "summary.html", "junit.xml", "manifest.json"} <= set(files)
+    page = files["summary.html"].decode()
+    assert all(f'<a href="{submission_id}.md">md</a> · <a href="{submission_id}.json">json</a>' in page
+               for submission_id in ids)  # each student's own files, next to the page
 
 
 def test_jobs_1_jobs_2_and_four_merged_shards_write_the_same_bytes(classroom, reference_run, tmp_path):
