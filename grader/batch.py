@@ -120,7 +120,7 @@ def run_batch(options: BatchOptions) -> int:
                for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
     selected = select_shard(entries, options.shard)
     folder = find_assignment(options.assignment, sample_text(options.paths))
-    colour = options.out is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     renderers = _renderers(options.formats, options.out is not None, colour)
     setup = GradingSetup(str(folder), options.limits, renderers)
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))

@@ -138,7 +138,7 @@ def _run(arguments: argparse.Namespace) -> int:
     if not single:
         return _run_batch(arguments, paths, formats)
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
     with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
         result = grader.grade(paths[0])

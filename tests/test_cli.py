@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +213,32 @@ def test_version_verbose_and_result_say_which_sandbox_layers_are_in_force():
 def test_no_path_is_a_usage_error():
     done = subprocess.run([sys.executable, "-m", "grader"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "at least one" in done.stderr
+
+
+def _on_a_terminal(*arguments: str, environment: dict[str, str]) -> str:
+    """What `grade` prints to standard output when it is a terminal."""
+    leader, follower = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"} | environment
+    with subprocess.Popen([sys.executable, "-m", "grader", *arguments, "--timeout", TIMEOUT], stdout=follower,
+                          stderr=subprocess.DEVNULL, cwd=ROOT, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("paths", [["correct.ipynb"], ["correct.ipynb", "np_sum_mistake.ipynb"]])
+def test_colour_on_a_terminal_unless_no_color_is_set_and_not_empty(paths):
+    arguments = [str(EXAMPLES / path) for path in paths]
+    assert "\033[" in _on_a_terminal(*arguments, environment={})
+    assert "\033[" in _on_a_terminal(*arguments, environment={"NO_COLOR": ""})  # empty: as if unset (no-color.org)
+    assert "\033[" not in _on_a_terminal(*arguments, environment={"NO_COLOR": "1"})
