@@ -129,6 +129,7 @@ def run_batch(options: BatchOptions) -> int:
     fresh: dict[str, SubmissionResult] = {}  # the results graded by this run, by submission id
     try:
         info = pool.start()
+        below = min_score_test(options.min_score, info.max_score)
         key = grading_key(info, options.limits.wall_seconds)
         manifest = Manifest(__version__, info, options.limits.wall_seconds, tuple(sorted(set(options.formats))),
                             options.shard, len(entries), selected)
@@ -372,6 +373,7 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
         except (OSError, ValueError) as error:
             raise UsageError(str(error)) from None
     first = manifests[0]
+    below = min_score_test(min_score, first.assignment.max_score)
     for folder, manifest in zip(folders, manifests):
         if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total) != (
                 first.grader_version, first.assignment, first.timeout_seconds, first.total):

@@ -25,6 +25,8 @@ from grader.result import min_score_test
 from grader.sandbox import Limits
 from grader.spec import sample_text
 
+MAX_TIMEOUT_SECONDS = 600.0
+"""The longest --timeout: a graded function needs well under a second; a loop that never ends costs this much."""
 CI_FORMATS = ("gradescope", "junit")
 """Formats rendered by grader.ci_formats (through grader.batch); the others are grader.render's."""
 MERGE_COMMAND = "merge"
@@ -58,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
     parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
-                        help=f"seconds each graded function may run (default {Limits().wall_seconds:g})")
+                        help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
+                             f"at most {MAX_TIMEOUT_SECONDS:g})")
     parser.add_argument("--min-score", metavar="X",
                         help="exit 1 when a submission scores below X points (or X%% of the maximum, e.g. 80%%)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -124,10 +127,15 @@ def _run(arguments: argparse.Namespace) -> int:
 
             print(describe_sandbox())
         return 0
+    if arguments.verbose:
+        raise UsageError("--verbose only goes with --version (grade --version --verbose)")
     if not arguments.paths:
         raise UsageError("give at least one notebook, Python file or folder (see grade --help)")
     if not arguments.timeout > 0:
         raise UsageError("--timeout must be positive")
+    if arguments.timeout > MAX_TIMEOUT_SECONDS:
+        raise UsageError(f"--timeout must be at most {MAX_TIMEOUT_SECONDS:g} seconds (it is per graded function, "
+                         f"not for the whole run), not {arguments.timeout:g}")
     if arguments.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     paths = expand_paths(arguments.paths)
@@ -141,6 +149,7 @@ def _run(arguments: argparse.Namespace) -> int:
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
     with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
+        below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
     for name in formats:
         print(RENDERERS[name](result, __version__, colour), flush=True)

@@ -157,7 +157,12 @@ def find_assignment(name_or_path: str | None, submission_text: str = "") -> Path
         builtin = builtin_assignments_folder() / name_or_path
         if (builtin / SPEC_FILE).is_file():
             return builtin
-        raise SpecError(f"no assignment named {name_or_path!r} (built in: {', '.join(_builtin_names()) or 'none'})")
+        known = f"built in: {', '.join(_builtin_names()) or 'none'}"
+        if candidate.is_dir():
+            raise SpecError(f"the folder {name_or_path} has no {SPEC_FILE}, so it is not an assignment ({known})")
+        if candidate.is_file():
+            raise SpecError(f"{name_or_path} is a file: give the folder that holds {SPEC_FILE}, or its {SPEC_FILE}")
+        raise SpecError(f"no assignment named {name_or_path!r} ({known})")
     names = _builtin_names()
     if not names:
         raise SpecError(f"no assignments in {builtin_assignments_folder()}")

@@ -223,6 +223,8 @@ def test_min_score_sets_the_exit_status_of_a_batch_and_of_a_merge(classroom, ref
     assert grade(section, "--out", str(tmp_path / "b"), "--quiet", "--min-score", "80%").returncode == 1
     assert grade(section, "--quiet", "--min-score", "lots").returncode == 2
     assert merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "100%").returncode == 1
+    done = merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "10.01")
+    assert done.returncode == 2 and "above the maximum score (10)" in done.stderr
 
 
 def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
@@ -239,6 +241,7 @@ def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
     (["--shard", "5/4"], "--shard must be K/N"),
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--resume"], "--resume needs --out"),
+    (["--min-score", "11"], "--min-score 11 is above the maximum score (10)"),
 ])
 def test_bad_batch_options_exit_2(arguments, message):
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), *arguments)

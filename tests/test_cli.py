@@ -127,6 +127,22 @@ def test_usage_and_spec_errors_exit_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--verbose"], "--verbose only goes with --version"),
+    (["--timeout", "601"], "--timeout must be at most 600 seconds"),
+    (["--timeout", "inf"], "--timeout must be at most 600 seconds"),
+    (["--min-score", "10.5"], "--min-score 10.5 is above the maximum score (10)"),
+    (["--min-score", "-1"], "--min-score must be between 0 and the maximum"),
+    (["--min-score", "101%"], "--min-score must be between 0 and 100%"),
+    (["--assignment", "{tmp}"], "has no assignment.yaml, so it is not an assignment"),
+])
+def test_options_that_cannot_mean_anything_exit_2_and_say_why(tmp_path, arguments, message):
+    arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
+    done = subprocess.run([sys.executable, "-m", "grader", str(EXAMPLES / "correct.ipynb"), *arguments],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and message in done.stderr and done.stdout == "", done.stderr
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00\xff garbage", b'{"cells": "no"}', b"[]"])
 def test_garbage_notebook_is_a_graded_error_not_a_crash(tmp_path, content):
     path = tmp_path / "garbage.ipynb"
