@@ -26,6 +26,7 @@ from grader.outdir import (
     AssignmentInfo,
     Entry,
     Manifest,
+    check_shard_set,
     grading_key,
     remove_stale_temporaries,
     result_file_text,
@@ -379,6 +380,10 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
                 first.grader_version, first.assignment, first.timeout_seconds, first.total):
             raise UsageError(f"{folder} is not a shard of the same batch as {folders[0]} (grader version, "
                              "assignment, --timeout or inputs differ)")
+    try:
+        check_shard_set(folders, [manifest.shard for manifest in manifests])
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     entries: dict[int, tuple[Entry, Path]] = {}
     for folder, manifest in zip(folders, manifests):
         for entry in manifest.entries:

@@ -175,6 +175,30 @@ def select_shard(entries: Sequence[Entry], shard: tuple[int, int]) -> tuple[Entr
     return tuple(entry for entry in entries if entry.index % count == number - 1)
 
 
+def check_shard_set(folders: Sequence[Path], shards: Sequence[tuple[int, int]]) -> None:
+    """Refuse a set of `grade merge` folders that is not each shard of one split once (`shards[i]` is folder i's).
+
+    Raises:
+        ValueError: A folder given twice, a shard given twice, or shards of different splits (a whole run among
+            shards): their union could still cover every submission, but would double some.
+    """
+    seen: dict[tuple[int, int], Path] = {}
+    for folder, shard in zip(folders, shards):
+        if shard in seen:
+            other = seen[shard]
+            if os.path.realpath(other) == os.path.realpath(folder):
+                raise ValueError(f"{folder} is given twice: give each shard's folder once")
+            what = "whole runs" if shard == (1, 1) else f"shard {shard[0]}/{shard[1]}"
+            raise ValueError(f"{other} and {folder} are both {what}: give each shard's folder once")
+        seen[shard] = folder
+    splits = sorted({count for _, count in seen})
+    if len(splits) > 1:
+        whole = [str(folder) for (_, count), folder in seen.items() if count == 1]
+        what = (f"{whole[0]} is a whole run (not a --shard run)" if whole
+                else f"the folders are shards of different splits (into {' and '.join(map(str, splits))})")
+        raise ValueError(f"{what}: merge the folders of every shard of one --shard K/N run, and nothing else")
+
+
 def grading_key(assignment: AssignmentInfo, timeout_seconds: float) -> dict[str, Any]:
     """What, besides the submission's bytes and the grader version, decides a result: checked by --resume."""
     return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}

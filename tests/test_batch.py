@@ -227,7 +227,7 @@ def test_min_score_sets_the_exit_status_of_a_batch_and_of_a_merge(classroom, ref
     assert done.returncode == 2 and "above the maximum score (10)" in done.stderr
 
 
-def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
+def test_merge_refuses_an_incomplete_set_of_shards(classroom, reference_run, tmp_path):
     shards = [tmp_path / f"shard{number}" for number in (1, 2)]
     for number, shard in enumerate(shards, start=1):
         assert grade(str(classroom), "--out", str(shard), "--shard", f"{number}/3", "--quiet").returncode == 0
@@ -235,6 +235,17 @@ def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
     assert done.returncode == 2 and "cover 10 of 14 submissions" in done.stderr
     done = merge(str(tmp_path / "nothing"), "--out", str(tmp_path / "merged"))
     assert done.returncode == 2 and "manifest.json" in done.stderr
+    # Sets that cover every submission, some twice: refused too.
+    shutil.copytree(shards[0], tmp_path / "shard1-again")
+    shutil.copytree(reference_run, tmp_path / "whole-again")
+    for folders, message in [
+        ([reference_run, reference_run], f"{reference_run} is given twice"),
+        ([reference_run, tmp_path / "whole-again"], "are both whole runs"),
+        ([shards[0], tmp_path / "shard1-again", shards[1]], "are both shard 1/3"),
+        ([reference_run, shards[0]], f"{reference_run} is a whole run (not a --shard run)"),
+    ]:
+        done = merge(*map(str, folders), "--out", str(tmp_path / "merged"))
+        assert done.returncode == 2 and message in done.stderr, (folders, done.stderr)
 
 
 @pytest.mark.parametrize("arguments, message", [
