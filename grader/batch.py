@@ -1,4 +1,4 @@
-"""Grade a batch: in parallel, resumable, sharded, with the class reports and CI formats; and merge shards.
+"""Grade a batch: in parallel, resumable, sharded, with the class reports and CI formats (merging: grader.merge).
 
 Every result is written (atomically) as soon as it is known, the result file last, so a
 batch killed at any moment leaves only whole files; `--resume` reuses each result file
@@ -26,7 +26,6 @@ from grader.outdir import (
     AssignmentInfo,
     Entry,
     Manifest,
-    check_shard_set,
     grading_key,
     remove_stale_temporaries,
     result_file_text,
@@ -122,7 +121,7 @@ def run_batch(options: BatchOptions) -> int:
     selected = select_shard(entries, options.shard)
     folder = find_assignment(options.assignment, sample_text(options.paths))
     colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    renderers = _renderers(options.formats, options.out is not None, colour)
+    renderers = feedback_renderers(options.formats, options.out is not None, colour)
     setup = GradingSetup(str(folder), options.limits, renderers)
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
     show = options.progress and not (options.out is None and sys.stdout.isatty())
@@ -161,7 +160,7 @@ def run_batch(options: BatchOptions) -> int:
     return exit_status(outcomes, below)
 
 
-def _renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
+def feedback_renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
     """The per-submission renderers to run where each result is computed (json, the result file, is always made)."""
     from grader.ci_formats import render_gradescope
     from grader.render import RENDERERS
@@ -220,13 +219,13 @@ def _reuse(out: Path, entry: Entry, key: Mapping[str, Any], renderers: Mapping[s
         with open(entry.path, "rb") as file:
             if not digest or hashlib.sha256(file.read()).hexdigest() != digest:
                 return False
-        _render_missing(out, entry, renderers, document)
+        render_missing(out, entry, renderers, document)
         return True
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return False
 
 
-def _render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], document: Any = None) -> None:
+def render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], document: Any = None) -> None:
     """Render, from the result file, each feedback file of `entry` that is not in `out` yet."""
     missing = {name: render for name, render in renderers.items() if not submission_file(out, entry.id, name).is_file()}
     if missing:
@@ -352,69 +351,3 @@ def _parse_result(text: str | bytes, path: Path | str) -> SubmissionResult:
         return from_json(json.loads(text))
     except ValueError as error:
         raise UsageError(f"{path}: not a readable result: {error}") from None
-
-
-# ---- merging shards ----------------------------------------------------------------------
-
-
-def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = None,
-          min_score: str | None = None) -> int:
-    """Combine the output folders of the shards of one batch into `out`, as if one run had graded them all.
-
-    Raises:
-        UsageError: A folder is not a shard output, the shards are of different runs, or some are missing.
-    """
-    below = min_score_test(min_score)
-    manifests = []
-    for folder in folders:
-        try:
-            manifests.append(Manifest.read(folder))
-        except FileNotFoundError:
-            raise UsageError(f"{folder} has no {MANIFEST_FILE}: not the --out folder of a grade run") from None
-        except (OSError, ValueError) as error:
-            raise UsageError(str(error)) from None
-    first = manifests[0]
-    below = min_score_test(min_score, first.assignment.max_score)
-    for folder, manifest in zip(folders, manifests):
-        if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total) != (
-                first.grader_version, first.assignment, first.timeout_seconds, first.total):
-            raise UsageError(f"{folder} is not a shard of the same batch as {folders[0]} (grader version, "
-                             "assignment, --timeout or inputs differ)")
-    try:
-        check_shard_set(folders, [manifest.shard for manifest in manifests])
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    entries: dict[int, tuple[Entry, Path]] = {}
-    for folder, manifest in zip(folders, manifests):
-        for entry in manifest.entries:
-            if entry.index in entries and entries[entry.index][0] != entry:
-                raise UsageError(f"{folder} and {entries[entry.index][1]} disagree on submission {entry.index + 1}")
-            entries[entry.index] = (entry, folder)
-    missing = sorted(set(range(first.total)) - set(entries))
-    if missing:
-        shards = sorted({f"{m.shard[0]}/{m.shard[1]}" for m in manifests})
-        raise UsageError(f"the shards given ({', '.join(shards)}) cover {len(entries)} of {first.total} submissions; "
-                         f"missing e.g. submission {missing[0] + 1}: merge every shard's folder")
-    chosen = tuple(sorted(set(formats))) if formats else tuple(sorted({f for m in manifests for f in m.formats}))
-    ordered = tuple(entry for _, (entry, _) in sorted(entries.items()))
-    renderers = _renderers(chosen, to_files=True, colour=False)
-    remove_stale_temporaries(out)
-    for entry in ordered:
-        source = entries[entry.index][1]
-        for name in SUFFIXES:
-            _copy(submission_file(source, entry.id, name), submission_file(out, entry.id, name), required=name == "json")
-        _render_missing(out, entry, renderers)
-    merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
-                      ordered)
-    write_atomic(out / MANIFEST_FILE, merged.to_text())
-    return exit_status(write_batch_files(out, merged), below)
-
-
-def _copy(source: Path, target: Path, required: bool) -> None:
-    if not source.is_file():
-        if required:
-            raise UsageError(f"{source} is missing: that shard did not finish; run it again with --resume")
-        return
-    if target.exists() and os.path.samefile(source, target):
-        return
-    write_atomic(target, source.read_bytes())

@@ -171,7 +171,7 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:
-    from grader.batch import merge
+    from grader.merge import merge
 
     return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score)
 
