@@ -27,9 +27,11 @@ from grader.outdir import (
     Entry,
     Manifest,
     grading_key,
+    remove_results,
     remove_stale_temporaries,
     result_file_text,
     select_shard,
+    stale_results,
     submission_file,
     submission_ids,
     write_atomic,
@@ -62,6 +64,8 @@ class BatchOptions:
     shard: tuple[int, int] = (1, 1)
     min_score: str | None = None
     progress: bool = True
+    clean: bool = False
+    """Remove the result files of submissions not in `paths` from `out`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,7 @@ def run_batch(options: BatchOptions) -> int:
         pool.close()
     progress.close()
     if options.out is not None:
-        outcomes = write_batch_files(options.out, manifest, fresh)
+        outcomes = write_batch_files(options.out, manifest, fresh, options.clean)
     return exit_status(outcomes, below)
 
 
@@ -301,11 +305,12 @@ class _BatchReports:
 # ---- the batch files (after a run, a resume, or a merge) -------------------------------------
 
 
-def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, SubmissionResult] | None = None
-                      ) -> list[_Outcome]:
+def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, SubmissionResult] | None = None,
+                      clean: bool = False) -> list[_Outcome]:
     """Build grades.csv, summary.md, summary.html (and junit.xml, results.json when asked) from the result files.
 
-    `known` holds results already read from the files' texts, by submission id.
+    `known` holds results already read from the files' texts, by submission id. Result files of submissions
+    not in the manifest (a folder reused for other inputs) are removed with `clean`, else reported.
 
     Raises:
         UsageError: A submission of the manifest has no readable result file.
@@ -329,6 +334,13 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
     if "gradescope" in manifest.formats and manifest.total == 1 and reports.single is not None:
         write_atomic(out / "results.json", render_gradescope(reports.single) + "\n")
     reports.github_summary()
+    stale = stale_results(out, {entry.id for entry in manifest.entries})
+    if stale and clean:
+        remove_results(out, stale)
+        print(f"grade: removed from {out} the files of {_counted(stale)} not in this run's input", file=sys.stderr)
+    elif stale:
+        print(f"grade: {out} also holds the results of {_counted(stale)} not in this run's input: kept, but left out "
+              "of grades.csv and the summaries; add --clean to remove them", file=sys.stderr)
     return outcomes
 
 

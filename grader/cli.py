@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "assignment and --timeout")
     parser.add_argument("--shard", metavar="K/N", default="1/1",
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
+    parser.add_argument("--clean", action="store_true",
+                        help="with --out: remove the result files there of submissions not in this run's input")
     parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
@@ -83,6 +85,8 @@ def build_merge_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
                         help="formats to write (default: those the shards were graded with)")
     parser.add_argument("--min-score", metavar="X", help="exit 1 when a submission scores below X (or X%%)")
+    parser.add_argument("--clean", action="store_true",
+                        help="remove the result files in --out of submissions not in these shards")
     return parser
 
 
@@ -138,6 +142,8 @@ def _run(arguments: argparse.Namespace) -> int:
                          f"not for the whole run), not {arguments.timeout:g}")
     if arguments.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if arguments.clean and arguments.out is None:
+        raise UsageError("--clean needs --out (it removes old results from that folder)")
     paths = expand_paths(arguments.paths)
     # With --out, each submission gets its JSON and Markdown files; the text report is for a terminal.
     formats = arguments.formats or ([] if arguments.out is not None else ["text"])
@@ -166,14 +172,14 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
         raise UsageError(str(error)) from None
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
-                           progress=not arguments.quiet)
+                           progress=not arguments.quiet, clean=arguments.clean)
     return run_batch(options)
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:
     from grader.merge import merge
 
-    return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score)
+    return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score, arguments.clean)
 
 
 def expand_paths(patterns: Sequence[str]) -> list[str]:

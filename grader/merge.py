@@ -27,7 +27,7 @@ from grader.result import min_score_test
 
 
 def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = None,
-          min_score: str | None = None) -> int:
+          min_score: str | None = None, clean: bool = False) -> int:
     """Combine the output folders of the shards of one batch into `out`, as if one run had graded them all.
 
     Raises:
@@ -76,7 +76,7 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
     merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
                       ordered)
     write_atomic(out / MANIFEST_FILE, merged.to_text())
-    return exit_status(write_batch_files(out, merged), below)
+    return exit_status(write_batch_files(out, merged, clean=clean), below)
 
 
 def _copy(source: Path, target: Path, required: bool) -> None:

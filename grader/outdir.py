@@ -17,11 +17,12 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.result import SCHEMA as RESULT_SCHEMA
 from grader.result import SubmissionResult, json_fields, to_json
 
 MANIFEST_SCHEMA = "grader.batch/1"
@@ -226,6 +227,43 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     with file:
         file.write(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(temporary, path)
+
+
+def stale_results(folder: Path, ids: Collection[str]) -> list[str]:
+    """Ids, sorted, of the result files in `folder` of submissions not among `ids` (a folder reused for another input).
+
+    Only files the grader wrote count: `<id>.json` holding a `grader.result/1` result with its `grading` key.
+    """
+    stale = []
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            path = Path(directory, name)
+            submission_id = path.relative_to(folder).as_posix()[: -len(".json")]
+            if submission_id not in ids and submission_id + ".json" not in BATCH_FILES and _is_result_file(path):
+                stale.append(submission_id)
+    return sorted(stale)
+
+
+def remove_results(folder: Path, ids: Iterable[str]) -> None:
+    """Delete each submission's files (result last, so an interrupted removal is found again), and folders left empty."""
+    for submission_id in ids:
+        for format_name in sorted(SUFFIXES, key=lambda name: name == "json"):
+            submission_file(folder, submission_id, format_name).unlink(missing_ok=True)
+        parent = submission_file(folder, submission_id, "json").parent
+        while parent != folder and folder in parent.parents and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+def _is_result_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            document = json.loads(file.read())
+    except (OSError, ValueError):
+        return False
+    return type(document) is dict and document.get("schema") == RESULT_SCHEMA and "grading" in document
 
 
 def remove_stale_temporaries(folder: Path) -> None:

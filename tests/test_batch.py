@@ -133,6 +133,32 @@ def test_resume_regrades_only_what_changed(classroom, tmp_path):
                                         for path in results)
 
 
+def test_a_reused_out_folder_says_which_results_are_not_in_the_input_and_clean_removes_only_those(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "old").mkdir(parents=True)
+    for name in ("a.ipynb", "b.ipynb", "old/c.ipynb"):
+        shutil.copy(EXAMPLES / "correct.ipynb", folder / name)
+    out = tmp_path / "out"
+    assert grade(str(folder), "--out", str(out), "--quiet").returncode == 0
+    (out / "notes.json").write_text('{"mine": true}')  # the instructor's own files: never touched
+    (out / "README.md").write_text("# my notes")
+    (folder / "b.ipynb").unlink()
+    shutil.rmtree(folder / "old")
+    done = grade(str(folder), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (f"{out} also holds the results of 2 submissions (b, old/c) not in this run's input: kept" in done.stderr
+            and "add --clean" in done.stderr)
+    assert [row.split(",")[0] for row in (out / "grades.csv").read_text().splitlines()] == ["id", "a"]
+    assert (out / "b.json").is_file() and (out / "old" / "c.md").is_file()
+    done = grade(str(folder), "--out", str(out), "--quiet", "--clean")
+    assert done.returncode == 0 and "removed from" in done.stderr and "2 submissions (b, old/c)" in done.stderr
+    assert sorted(path.relative_to(out).as_posix() for path in out.rglob("*")) == [
+        "README.md", "a.json", "a.md", "grades.csv", "manifest.json", "notes.json", "summary.html", "summary.md"]
+    done = grade(str(folder), "--out", str(out), "--quiet")
+    assert done.returncode == 0 and done.stderr == ""
+    assert grade(str(folder / "a.ipynb"), "--clean").returncode == 2  # nothing to clean without --out
+
+
 def test_broken_and_hostile_submissions_never_stop_the_batch(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
