@@ -258,3 +258,12 @@ def test_colour_on_a_terminal_unless_no_color_is_set_and_not_empty(paths):
     assert "\033[" in _on_a_terminal(*arguments, environment={})
     assert "\033[" in _on_a_terminal(*arguments, environment={"NO_COLOR": ""})  # empty: as if unset (no-color.org)
     assert "\033[" not in _on_a_terminal(*arguments, environment={"NO_COLOR": "1"})
+
+
+def test_the_readme_shows_what_grade_prints_for_the_np_sum_example():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What the student reads"):]
+    sample = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n"))] + "\n"
+    done = subprocess.run([sys.executable, "-m", "grader", "submissions_example/np_sum_mistake.ipynb"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout == sample, "regenerate README's sample: grade submissions_example/np_sum_mistake.ipynb"
