@@ -1,4 +1,4 @@
-"""Grade a batch: in parallel, resumable, sharded, with the class reports and CI formats; and merge shards.
+"""Grade a batch: in parallel, resumable, sharded, with the class reports and CI formats (merging: grader.merge).
 
 Every result is written (atomically) as soon as it is known, the result file last, so a
 batch killed at any moment leaves only whole files; `--resume` reuses each result file
@@ -27,16 +27,18 @@ from grader.outdir import (
     Entry,
     Manifest,
     grading_key,
+    remove_results,
     remove_stale_temporaries,
     result_file_text,
     select_shard,
+    stale_results,
     submission_file,
     submission_ids,
     write_atomic,
 )
 from grader.progress import Progress
 from grader.reports import GRADER_FAILURE, ClassReport
-from grader.result import ExerciseResult, SubmissionResult, from_json, min_score_test
+from grader.result import NO_GRADED_FUNCTION, ExerciseResult, SubmissionResult, from_json, min_score_test
 from grader.sandbox import Limits
 
 if TYPE_CHECKING:
@@ -62,6 +64,8 @@ class BatchOptions:
     shard: tuple[int, int] = (1, 1)
     min_score: str | None = None
     progress: bool = True
+    clean: bool = False
+    """Remove the result files of submissions not in `paths` from `out`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +76,28 @@ class _Outcome:
     score: float
     max_score: float
     failure: bool
+    unmatched: bool = False
+    """It defines none of the assignment's functions."""
 
 
 def exit_status(outcomes: Sequence[_Outcome], below: Callable[[float, float], bool]) -> int:
     """DESIGN.md §3.1: 3 when the grader failed on any submission, else 1 when any is below --min-score, else 0."""
+    unmatched = [outcome.id for outcome in outcomes if outcome.unmatched]
+    if unmatched:
+        print(f"grade: of {len(outcomes)} submissions, {_counted(unmatched)} matched no graded function "
+              "(status error, score 0): another assignment's notebook?", file=sys.stderr)
     failed = [outcome.id for outcome in outcomes if outcome.failure]
     if failed:
-        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-        print(f"grade: the grader failed on {len(failed)} submission{'s' if len(failed) > 1 else ''} ({shown}); "
-              f"{'they are' if len(failed) > 1 else 'it is'} recorded as {GRADER_FAILURE} with score 0 "
-              "and graded again by --resume", file=sys.stderr)
+        print(f"grade: the grader failed on {_counted(failed)}; {'they are' if len(failed) > 1 else 'it is'} "
+              f"recorded as {GRADER_FAILURE} with score 0 and graded again by --resume", file=sys.stderr)
         return 3
     return 1 if any(below(outcome.score, outcome.max_score) for outcome in outcomes) else 0
+
+
+def _counted(ids: Sequence[str]) -> str:
+    """'3 submissions (a, b, c)': how many, and the first few by id."""
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return f"{len(ids)} submission{'s' if len(ids) > 1 else ''} ({shown})"
 
 
 def failure_result(info: AssignmentInfo, path: str, message: str) -> SubmissionResult:
@@ -110,8 +124,8 @@ def run_batch(options: BatchOptions) -> int:
                for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
     selected = select_shard(entries, options.shard)
     folder = find_assignment(options.assignment, sample_text(options.paths))
-    colour = options.out is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    renderers = _renderers(options.formats, options.out is not None, colour)
+    colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    renderers = feedback_renderers(options.formats, options.out is not None, colour)
     setup = GradingSetup(str(folder), options.limits, renderers)
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
     show = options.progress and not (options.out is None and sys.stdout.isatty())
@@ -120,6 +134,7 @@ def run_batch(options: BatchOptions) -> int:
     stopped = False
     try:
         info = pool.start()
+        below = min_score_test(options.min_score, info.max_score)
         key = grading_key(info, options.limits.wall_seconds)
         manifest = Manifest(__version__, info, options.limits.wall_seconds, tuple(sorted(set(options.formats))),
                             options.shard, len(entries), selected)
@@ -151,11 +166,11 @@ def run_batch(options: BatchOptions) -> int:
         pool.close(now=stopped)  # interrupted: stop every grading process, and the students' code, at once
     progress.close()
     if options.out is not None:
-        outcomes = write_batch_files(options.out, manifest, fresh)
+        outcomes = write_batch_files(options.out, manifest, fresh, options.clean)
     return exit_status(outcomes, below)
 
 
-def _renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
+def feedback_renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
     """The per-submission renderers to run where each result is computed (json, the result file, is always made)."""
     from grader.ci_formats import render_gradescope
     from grader.render import RENDERERS
@@ -214,13 +229,13 @@ def _reuse(out: Path, entry: Entry, key: Mapping[str, Any], renderers: Mapping[s
         with open(entry.path, "rb") as file:
             if not digest or hashlib.sha256(file.read()).hexdigest() != digest:
                 return False
-        _render_missing(out, entry, renderers, document)
+        render_missing(out, entry, renderers, document)
         return True
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return False
 
 
-def _render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], document: Any = None) -> None:
+def render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], document: Any = None) -> None:
     """Render, from the result file, each feedback file of `entry` that is not in `out` yet."""
     missing = {name: render for name, render in renderers.items() if not submission_file(out, entry.id, name).is_file()}
     if missing:
@@ -246,7 +261,10 @@ def _print_in_order(results: Iterator[Graded], selected: Sequence[Entry], info: 
         while following in waiting:
             ready = waiting.pop(following)
             following += 1
-            outcomes.append(_Outcome(ready.entry.id, ready.score, ready.max_score, ready.failure is not None))
+            # Only a result with status "error" can be one that matched no function: the others are not read.
+            unmatched = ready.status == "error" and _unmatched(from_json(json.loads(ready.texts["json"])))
+            outcomes.append(_Outcome(ready.entry.id, ready.score, ready.max_score, ready.failure is not None,
+                                     unmatched))
             for name in dict.fromkeys(formats):
                 if name in renderers:
                     print(ready.texts[name], flush=True)
@@ -293,11 +311,12 @@ class _BatchReports:
 # ---- the batch files (after a run, a resume, or a merge) -------------------------------------
 
 
-def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, SubmissionResult] | None = None
-                      ) -> list[_Outcome]:
+def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, SubmissionResult] | None = None,
+                      clean: bool = False) -> list[_Outcome]:
     """Build grades.csv, summary.md, summary.html (and junit.xml, results.json when asked) from the result files.
 
-    `known` holds results already read from the files' texts, by submission id.
+    `known` holds results already read from the files' texts, by submission id. Result files of submissions
+    not in the manifest (a folder reused for other inputs) are removed with `clean`, else reported.
 
     Raises:
         UsageError: A submission of the manifest has no readable result file.
@@ -310,16 +329,29 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
         result = (known or {}).get(entry.id) or _read_result(out, entry)
         reports.add(entry.id, result)
         failure = any(kind == GRADER_FAILURE for kind, _ in result.errors)
-        outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure))
+        outcomes.append(_Outcome(entry.id, result.score, result.max_score, failure, _unmatched(result)))
     write_atomic(out / "grades.csv", reports.classes.grades_csv())
     write_atomic(out / "summary.md", reports.classes.summary_markdown())
-    write_atomic(out / "summary.html", reports.classes.summary_html())
+    # Each submission's Markdown and result files are always there; its text file when asked for.
+    feedback = [SUFFIXES[name] for name in ("markdown", "text", "json") if name != "text" or name in manifest.formats]
+    write_atomic(out / "summary.html", reports.classes.summary_html(feedback))
     if reports.junit is not None:
         write_atomic(out / "junit.xml", reports.junit_xml())
     if "gradescope" in manifest.formats and manifest.total == 1 and reports.single is not None:
         write_atomic(out / "results.json", render_gradescope(reports.single) + "\n")
     reports.github_summary()
+    stale = stale_results(out, {entry.id for entry in manifest.entries})
+    if stale and clean:
+        remove_results(out, stale)
+        print(f"grade: removed from {out} the files of {_counted(stale)} not in this run's input", file=sys.stderr)
+    elif stale:
+        print(f"grade: {out} also holds the results of {_counted(stale)} not in this run's input: kept, but left out "
+              "of grades.csv and the summaries; add --clean to remove them", file=sys.stderr)
     return outcomes
+
+
+def _unmatched(result: SubmissionResult) -> bool:
+    return any(kind == NO_GRADED_FUNCTION for kind, _ in result.errors)
 
 
 def _read_result(folder: Path, entry: Entry) -> SubmissionResult:
@@ -337,64 +369,3 @@ def _parse_result(text: str | bytes, path: Path | str) -> SubmissionResult:
         return from_json(json.loads(text))
     except ValueError as error:
         raise UsageError(f"{path}: not a readable result: {error}") from None
-
-
-# ---- merging shards ----------------------------------------------------------------------
-
-
-def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = None,
-          min_score: str | None = None) -> int:
-    """Combine the output folders of the shards of one batch into `out`, as if one run had graded them all.
-
-    Raises:
-        UsageError: A folder is not a shard output, the shards are of different runs, or some are missing.
-    """
-    below = min_score_test(min_score)
-    manifests = []
-    for folder in folders:
-        try:
-            manifests.append(Manifest.read(folder))
-        except FileNotFoundError:
-            raise UsageError(f"{folder} has no {MANIFEST_FILE}: not the --out folder of a grade run") from None
-        except (OSError, ValueError) as error:
-            raise UsageError(str(error)) from None
-    first = manifests[0]
-    for folder, manifest in zip(folders, manifests):
-        if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total) != (
-                first.grader_version, first.assignment, first.timeout_seconds, first.total):
-            raise UsageError(f"{folder} is not a shard of the same batch as {folders[0]} (grader version, "
-                             "assignment, --timeout or inputs differ)")
-    entries: dict[int, tuple[Entry, Path]] = {}
-    for folder, manifest in zip(folders, manifests):
-        for entry in manifest.entries:
-            if entry.index in entries and entries[entry.index][0] != entry:
-                raise UsageError(f"{folder} and {entries[entry.index][1]} disagree on submission {entry.index + 1}")
-            entries[entry.index] = (entry, folder)
-    missing = sorted(set(range(first.total)) - set(entries))
-    if missing:
-        shards = sorted({f"{m.shard[0]}/{m.shard[1]}" for m in manifests})
-        raise UsageError(f"the shards given ({', '.join(shards)}) cover {len(entries)} of {first.total} submissions; "
-                         f"missing e.g. submission {missing[0] + 1}: merge every shard's folder")
-    chosen = tuple(sorted(set(formats))) if formats else tuple(sorted({f for m in manifests for f in m.formats}))
-    ordered = tuple(entry for _, (entry, _) in sorted(entries.items()))
-    renderers = _renderers(chosen, to_files=True, colour=False)
-    remove_stale_temporaries(out)
-    for entry in ordered:
-        source = entries[entry.index][1]
-        for name in SUFFIXES:
-            _copy(submission_file(source, entry.id, name), submission_file(out, entry.id, name), required=name == "json")
-        _render_missing(out, entry, renderers)
-    merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
-                      ordered)
-    write_atomic(out / MANIFEST_FILE, merged.to_text())
-    return exit_status(write_batch_files(out, merged), below)
-
-
-def _copy(source: Path, target: Path, required: bool) -> None:
-    if not source.is_file():
-        if required:
-            raise UsageError(f"{source} is missing: that shard did not finish; run it again with --resume")
-        return
-    if target.exists() and os.path.samefile(source, target):
-        return
-    write_atomic(target, source.read_bytes())

@@ -27,6 +27,8 @@ from grader.result import min_score_test
 from grader.sandbox import Limits
 from grader.spec import sample_text
 
+MAX_TIMEOUT_SECONDS = 600.0
+"""The longest --timeout: a graded function needs well under a second; a loop that never ends costs this much."""
 CI_FORMATS = ("gradescope", "junit")
 """Formats rendered by grader.ci_formats (through grader.batch); the others are grader.render's."""
 MERGE_COMMAND = "merge"
@@ -58,9 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "assignment and --timeout")
     parser.add_argument("--shard", metavar="K/N", default="1/1",
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
+    parser.add_argument("--clean", action="store_true",
+                        help="with --out: remove the result files there of submissions not in this run's input")
     parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
-                        help=f"seconds each graded function may run (default {Limits().wall_seconds:g})")
+                        help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
+                             f"at most {MAX_TIMEOUT_SECONDS:g})")
     parser.add_argument("--min-score", metavar="X",
                         help="exit 1 when a submission scores below X points (or X%% of the maximum, e.g. 80%%)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -82,6 +87,8 @@ def build_merge_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
                         help="formats to write (default: those the shards were graded with)")
     parser.add_argument("--min-score", metavar="X", help="exit 1 when a submission scores below X (or X%%)")
+    parser.add_argument("--clean", action="store_true",
+                        help="remove the result files in --out of submissions not in these shards")
     return parser
 
 
@@ -131,12 +138,19 @@ def _run(arguments: argparse.Namespace) -> int:
 
             print(describe_sandbox())
         return 0
+    if arguments.verbose:
+        raise UsageError("--verbose only goes with --version (grade --version --verbose)")
     if not arguments.paths:
         raise UsageError("give at least one notebook, Python file or folder (see grade --help)")
     if not arguments.timeout > 0:
         raise UsageError("--timeout must be positive")
+    if arguments.timeout > MAX_TIMEOUT_SECONDS:
+        raise UsageError(f"--timeout must be at most {MAX_TIMEOUT_SECONDS:g} seconds (it is per graded function, "
+                         f"not for the whole run), not {arguments.timeout:g}")
     if arguments.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if arguments.clean and arguments.out is None:
+        raise UsageError("--clean needs --out (it removes old results from that folder)")
     paths = expand_paths(arguments.paths)
     # With --out, each submission gets its JSON and Markdown files; the text report is for a terminal.
     formats = arguments.formats or ([] if arguments.out is not None else ["text"])
@@ -145,9 +159,10 @@ def _run(arguments: argparse.Namespace) -> int:
     if not single:
         return _run_batch(arguments, paths, formats)
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
     with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
+        below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
     for name in formats:
         print(RENDERERS[name](result, __version__, colour), flush=True)
@@ -164,14 +179,14 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
         raise UsageError(str(error)) from None
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
-                           progress=not arguments.quiet)
+                           progress=not arguments.quiet, clean=arguments.clean)
     return run_batch(options)
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:
-    from grader.batch import merge
+    from grader.merge import merge
 
-    return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score)
+    return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score, arguments.clean)
 
 
 def expand_paths(patterns: Sequence[str]) -> list[str]:

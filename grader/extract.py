@@ -101,6 +101,8 @@ class Extraction:
     """Top-level names of the modules `source` imports (to serve only the course helpers it needs)."""
     cells: Mapping[int, CellLabel] = field(default_factory=dict)
     """How a student names each cell that `origins` points into."""
+    notebook_functions: tuple[str, ...] = ()
+    """When not defined at all: every function the notebook defines, in notebook order (what it holds instead)."""
 
     @property
     def found(self) -> bool:
@@ -224,17 +226,19 @@ def _cell_statements(code: str) -> tuple[ast.stmt, ...]:
 def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:
     """Build the minimal runnable module for each of `functions` from `submission` (parsed once)."""
     notebook = _Notebook(submission)
-    return tuple(_extract(notebook, function) for function in functions)
+    return tuple(_extract(notebook, function, frozenset(functions)) for function in functions)
 
 
-def _extract(notebook: _Notebook, function: str) -> Extraction:
+def _extract(notebook: _Notebook, function: str, graded: frozenset[str]) -> Extraction:
     count = sum(1 for _, name, _ in notebook.definitions if name == function)
     last = max(((cell, line) for cell, name, line in notebook.definitions if name == function), default=None)
     binding = notebook.bindings.get(function)
     if last is None:
-        names = sorted({name for _, name, _ in notebook.definitions})
-        misses = tuple(difflib.get_close_matches(function, names, n=3, cutoff=0.6))
-        return _empty(function, near_misses=misses)
+        # Another graded function is not a misspelling of this one: it is graded in its own right.
+        in_order = sorted(notebook.definitions, key=lambda definition: (definition[0], definition[2]))
+        defined = tuple(dict.fromkeys(name for _, name, _ in in_order))
+        misses = tuple(difflib.get_close_matches(function, sorted(set(defined) - graded), n=3, cutoff=0.6))
+        return _empty(function, near_misses=misses, notebook_functions=defined)
     if last[0] in notebook.broken_cells:
         problem = notebook.broken_cells[last[0]]
         definition = notebook.labels[last[0]].place(last[0], last[1], f"def {function}(...)")
@@ -339,8 +343,9 @@ def _imported_modules(source: str) -> tuple[str, ...]:
 
 
 def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),
-           syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
-    return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses)
+           notebook_functions: tuple[str, ...] = (), syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
+    return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses,
+                      notebook_functions=notebook_functions)
 
 
 def _sanitize(source: str) -> str:

@@ -20,12 +20,15 @@ from grader.detect import Detection
 from grader.diagnose import diagnose, run_detectors
 from grader.extract import Extraction, extract_functions
 from grader.load import Submission, load_submission
-from grader.result import ExerciseResult, SubmissionResult
+from grader.result import NO_GRADED_FUNCTION, ExerciseResult, SubmissionResult
 from grader.runcache import RunCache, RunKey, run_key
 from grader.sandbox import Job, Limits, RunOutcome, Submitted, Worker
+from grader.served import serving
 from grader.spec import Exercise, Probe, find_assignment, load_assignment
 
 SUBMISSION_FILENAME = "<submission>"
+_NAMES_SHOWN = 8  # of the functions a notebook defines, when it defines none of the assignment's
+_NAME_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +128,14 @@ class Grader:
         )
         score = round(sum(exercise.score for exercise in exercises), 2)
         status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
+        errors: tuple[tuple[str, str], ...] = ()
+        if not any(extraction.definition_count for extraction in started.extractions):
+            # Not one mistake per function but one fact about the notebook: most likely another assignment's.
+            status = "error"
+            errors = ((NO_GRADED_FUNCTION, _no_graded_function(assignment.name, assignment.exercises,
+                                                               started.extractions[0].notebook_functions)),)
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
-                                status, exercises, sandbox=self.worker.layers_in_force)
+                                status, exercises, errors, self.worker.layers_in_force)
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(
@@ -134,8 +143,8 @@ class Grader:
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
             calls=self._calls[exercise.function],
-            served_modules={name: self.assignment.helper_source for name in self.assignment.helper_modules
-                            if name in extraction.imported_modules},
+            served_modules=dict.fromkeys(serving(self.assignment, extraction).modules,
+                                         self.assignment.helper_source),
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
         )
 
@@ -171,7 +180,7 @@ class Grader:
             status=_status(checks, trials),
             checks=checks,
             findings=findings,
-            notes=_notes(extraction, trials),
+            notes=_notes(extraction, trials) + serving(self.assignment, extraction).notes,
         )
 
 
@@ -231,6 +240,16 @@ def _notes(extraction: Extraction, trials: Sequence[Trial]) -> tuple[str, ...]:
     returned_notes = {trial.got.note for trial in trials if trial.got is not None and trial.got.note}
     notes.extend(sorted(returned_notes))
     return tuple(notes)
+
+
+def _no_graded_function(name: str, exercises: Sequence[Exercise], defined: Sequence[str]) -> str:
+    shown = [function if len(function) <= _NAME_CHARS else function[: _NAME_CHARS - 1] + "…"
+             for function in defined[:_NAMES_SHOWN]]
+    if len(defined) > _NAMES_SHOWN:
+        shown.append(f"and {len(defined) - _NAMES_SHOWN} more")
+    found = f"found: {', '.join(shown)}" if shown else "it defines no function at all"
+    return (f"no function of assignment {name!r} is defined here (it grades "
+            f"{', '.join(exercise.function for exercise in exercises)}); {found}")
 
 
 def _not_run(exercise: Exercise, status: str, reason: str, findings: tuple) -> ExerciseResult:

@@ -17,11 +17,12 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.result import SCHEMA as RESULT_SCHEMA
 from grader.result import SubmissionResult, json_fields, to_json
 
 MANIFEST_SCHEMA = "grader.batch/1"
@@ -175,6 +176,30 @@ def select_shard(entries: Sequence[Entry], shard: tuple[int, int]) -> tuple[Entr
     return tuple(entry for entry in entries if entry.index % count == number - 1)
 
 
+def check_shard_set(folders: Sequence[Path], shards: Sequence[tuple[int, int]]) -> None:
+    """Refuse a set of `grade merge` folders that is not each shard of one split once (`shards[i]` is folder i's).
+
+    Raises:
+        ValueError: A folder given twice, a shard given twice, or shards of different splits (a whole run among
+            shards): their union could still cover every submission, but would double some.
+    """
+    seen: dict[tuple[int, int], Path] = {}
+    for folder, shard in zip(folders, shards):
+        if shard in seen:
+            other = seen[shard]
+            if os.path.realpath(other) == os.path.realpath(folder):
+                raise ValueError(f"{folder} is given twice: give each shard's folder once")
+            what = "whole runs" if shard == (1, 1) else f"shard {shard[0]}/{shard[1]}"
+            raise ValueError(f"{other} and {folder} are both {what}: give each shard's folder once")
+        seen[shard] = folder
+    splits = sorted({count for _, count in seen})
+    if len(splits) > 1:
+        whole = [str(folder) for (_, count), folder in seen.items() if count == 1]
+        what = (f"{whole[0]} is a whole run (not a --shard run)" if whole
+                else f"the folders are shards of different splits (into {' and '.join(map(str, splits))})")
+        raise ValueError(f"{what}: merge the folders of every shard of one --shard K/N run, and nothing else")
+
+
 def grading_key(assignment: AssignmentInfo, timeout_seconds: float) -> dict[str, Any]:
     """What, besides the submission's bytes and the grader version, decides a result: checked by --resume."""
     return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}
@@ -202,6 +227,43 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     with file:
         file.write(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(temporary, path)
+
+
+def stale_results(folder: Path, ids: Collection[str]) -> list[str]:
+    """Ids, sorted, of the result files in `folder` of submissions not among `ids` (a folder reused for another input).
+
+    Only files the grader wrote count: `<id>.json` holding a `grader.result/1` result with its `grading` key.
+    """
+    stale = []
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            path = Path(directory, name)
+            submission_id = path.relative_to(folder).as_posix()[: -len(".json")]
+            if submission_id not in ids and submission_id + ".json" not in BATCH_FILES and _is_result_file(path):
+                stale.append(submission_id)
+    return sorted(stale)
+
+
+def remove_results(folder: Path, ids: Iterable[str]) -> None:
+    """Delete each submission's files (result last, so an interrupted removal is found again), and folders left empty."""
+    for submission_id in ids:
+        for format_name in sorted(SUFFIXES, key=lambda name: name == "json"):
+            submission_file(folder, submission_id, format_name).unlink(missing_ok=True)
+        parent = submission_file(folder, submission_id, "json").parent
+        while parent != folder and folder in parent.parents and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+def _is_result_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            document = json.loads(file.read())
+    except (OSError, ValueError):
+        return False
+    return type(document) is dict and document.get("schema") == RESULT_SCHEMA and "grading" in document
 
 
 def remove_stale_temporaries(folder: Path) -> None:

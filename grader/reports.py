@@ -11,19 +11,21 @@ import csv
 import html
 import io
 import statistics
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grader.charts import COLOURS, STATUSES, Bar, bar_chart, column_chart
 from grader.outdir import AssignmentInfo
-from grader.result import SubmissionResult
+from grader.result import NO_GRADED_FUNCTION, SubmissionResult
 
 GRADER_FAILURE = "grader-failure"
 """`errors[].kind` of a record the batch wrote because the grader itself failed on a submission."""
 _BINS = 10
-_STATUSES = ("passed", "failed", "error", "missing")
-_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6d4c41", "missing": "#f9a825", "bar": "#1565c0"}
+_NOT_RUN = ("error", "missing")
+"""Exercise statuses of a function that never returned a value: none of its checks judged anything."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_LABEL_CHARS = 105  # what fits in 760 px of 12 px text
+_UNMATCHED_HEADING = "## No graded function (another assignment's notebook?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class Row:
     """Catalogue ids of every finding, in order, each once ("generic" for a finding with no catalogue entry)."""
     grader_failure: str | None
     """Why the grader could not grade it, or None."""
+    unmatched: str | None = None
+    """When it defines none of the assignment's functions: what it defines instead (the result's error message)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +61,8 @@ class _CheckCount:
     max_score: float
     passed: int = 0
     seen: int = 0
+    not_run: int = 0
+    """Submissions whose function never returned (or is not there): the check had nothing to judge."""
 
 
 class ClassReport:
@@ -73,6 +79,7 @@ class ClassReport:
         """Count one result; call in the batch's order."""
         by_function = {exercise.function: exercise for exercise in result.exercises}
         failure = next((message for kind, message in result.errors if kind == GRADER_FAILURE), None)
+        unmatched = next((message for kind, message in result.errors if kind == NO_GRADED_FUNCTION), None)
         finding_ids: list[str] = []
         for exercise in result.exercises:
             seen_here = set()
@@ -86,18 +93,20 @@ class ClassReport:
                 count.submissions += 1
                 finding_ids.append(finding.id or "generic")
             if failure is None:
-                statuses = self._statuses.setdefault(exercise.function, dict.fromkeys(_STATUSES, 0))
+                ran = exercise.status not in _NOT_RUN
+                statuses = self._statuses.setdefault(exercise.function, dict.fromkeys(STATUSES, 0))
                 statuses[exercise.status] = statuses.get(exercise.status, 0) + 1
                 for position, check in enumerate(exercise.checks):
                     tally = self._checks.setdefault((exercise.function, position),
                                                     _CheckCount(check.name, check.max_score))
                     tally.seen += 1
                     tally.passed += check.passed
+                    tally.not_run += not ran
         self.rows.append(Row(
             submission_id, result.path, result.score, result.max_score, result.status,
             tuple(by_function[e.function].score if e.function in by_function else None
                   for e in self.assignment.exercises),
-            tuple(dict.fromkeys(finding_ids)), failure,
+            tuple(dict.fromkeys(finding_ids)), failure, unmatched,
         ))
 
     # ---- grades.csv ---------------------------------------------------------------------
@@ -145,13 +154,16 @@ class ClassReport:
                  f"max {points_text(max(scores))}", f"{full} with full marks ({_percent(full, len(graded))})"]
         if failures:
             parts.append(f"{failures} not graded (grader failures)")
+        unmatched = sum(1 for row in graded if row.unmatched)
+        if unmatched:
+            parts.append(f"{unmatched} matched no graded function")
         return " · ".join(parts)
 
     def _exercise_rows(self) -> list[tuple[str, str, dict[str, int], float | None]]:
         """(function, title, status counts, mean score) per exercise."""
         result = []
         for position, exercise in enumerate(self.assignment.exercises):
-            counts = self._statuses.get(exercise.function, dict.fromkeys(_STATUSES, 0))
+            counts = self._statuses.get(exercise.function, dict.fromkeys(STATUSES, 0))
             scores = [row.exercise_scores[position] for row in self._graded()
                       if row.exercise_scores[position] is not None]
             result.append((exercise.function, exercise.title, counts,
@@ -188,10 +200,11 @@ class ClassReport:
                          f"{counts['failed']} | {counts['error']} | {counts['missing']} | {shown} |")
         checks = self._check_rows()
         if checks:
-            lines += ["", "### Checks", "", "| exercise | check | passed |", "|---|---|---:|"]
+            lines += ["", "### Checks", "", "| exercise | check | passed | failed | not run |", "|---|---|---:|---:|---:|"]
             for function, tally in checks:
                 lines.append(f"| `{function}` | {markdown_cell(tally.name)} | {_percent(tally.passed, tally.seen)} "
-                             f"({tally.passed}/{tally.seen}) |")
+                             f"({tally.passed}/{tally.seen}) | {tally.seen - tally.passed - tally.not_run} | "
+                             f"{tally.not_run} |")
         lines += ["", "## Mistakes", ""]
         mistakes = self._mistake_rows()
         if mistakes:
@@ -207,12 +220,21 @@ class ClassReport:
         if failures:
             lines += ["", "## Not graded (the grader failed)", "", "| submission | reason |", "|---|---|"]
             lines += [f"| `{markdown_cell(row.id)}` | {markdown_cell(row.grader_failure or '')} |" for row in failures]
+        unmatched = [row for row in self.rows if row.unmatched]
+        if unmatched:
+            lines += ["", _UNMATCHED_HEADING, "", "| submission | what it defines |", "|---|---|"]
+            lines += [f"| `{markdown_cell(row.id)}` | {markdown_cell(row.unmatched or '')} |" for row in unmatched]
         return "\n".join(lines) + "\n"
 
     # ---- summary.html -------------------------------------------------------------------
 
-    def summary_html(self) -> str:
-        """The class summary as one self-contained HTML page: the same numbers, drawn as inline SVG charts."""
+    def summary_html(self, feedback: Sequence[str] = ()) -> str:
+        """The class summary as one self-contained HTML page: the same numbers, drawn as inline SVG charts.
+
+        Args:
+            feedback: Suffixes of the files written next to the page for each submission (`.md`, ...):
+                the table of submissions links each to its own.
+        """
         graded = len(self._graded())
         title = html.escape(self.assignment.title)
         parts = [
@@ -221,17 +243,18 @@ class ClassReport:
             "<style>body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
             "color:#212121}h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}"
             "table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;"
-            "text-align:left}td.n{text-align:right}code{font-size:.9em}"
+            "text-align:left;overflow-wrap:anywhere}td.n{text-align:right;white-space:nowrap}code{font-size:.9em}"
             "svg text{font-size:12px;font-family:system-ui,sans-serif}"
             ".legend span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 1em}</style>",
             "</head>", "<body>", f"<h1>{title} — class summary</h1>", f"<p>{html.escape(self._headline())}</p>",
-            "<h2>Score distribution</h2>", _column_chart(self._histogram()),
+            "<h2>Score distribution</h2>", column_chart(self._histogram()),
             "<h2>Exercises</h2>",
         ]
         exercise_rows = self._exercise_rows()
-        parts.append(_stacked_bars([(function, counts) for function, _, counts, _ in exercise_rows]))
-        parts.append('<p class="legend">' + "".join(
-            f'<span style="background:{_COLOURS[status]}"></span>{status}' for status in _STATUSES) + "</p>")
+        parts.append(bar_chart([Bar(function, tuple((status, counts[status]) for status in STATUSES),
+                                    sum(counts.values()), f"{counts['passed']}/{sum(counts.values())} passed")
+                                for function, _, counts, _ in exercise_rows]))
+        parts.append(_legend(STATUSES))
         parts.append("<table><tr><th>exercise</th><th>passed</th><th>failed</th><th>error</th><th>missing</th>"
                      "<th>mean score</th></tr>")
         for position, (function, _title, counts, mean) in enumerate(exercise_rows):
@@ -245,17 +268,22 @@ class ClassReport:
         checks = self._check_rows()
         if checks:
             parts.append("<h3>Checks passed</h3>")
-            parts.append(_bar_chart([(f"{function}: {tally.name}", tally.passed / tally.seen if tally.seen else 0.0,
-                                      f"{_percent(tally.passed, tally.seen)} ({tally.passed}/{tally.seen})")
-                                     for function, tally in checks], _COLOURS["passed"]))
+            parts.append(bar_chart([
+                Bar(f"{function}: {tally.name}", (("passed", tally.passed),
+                                                  ("failed", tally.seen - tally.passed - tally.not_run),
+                                                  ("not run", tally.not_run)), tally.seen,
+                    f"{_percent(tally.passed, tally.seen)} ({tally.passed}/{tally.seen})"
+                    + (f", {tally.not_run} not run" if tally.not_run else ""))
+                for function, tally in checks]))
+            parts.append(_legend(("passed", "failed", "not run")))
         parts.append("<h2>Mistakes</h2>")
         mistakes = self._mistake_rows()
         if mistakes:
-            most = mistakes[0].submissions or 1
-            parts.append(_bar_chart([(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
-                                      m.submissions / most,
-                                      f"{m.submissions} ({_percent(m.submissions, len(self.rows))})")
-                                     for m in mistakes[:30]], _COLOURS["failed"]))
+            # Scaled to the class, as the checks are: one student in eight draws an eighth of a bar.
+            parts.append(bar_chart([Bar(f"{m.id or '(no catalogue entry)'} — {m.title} ({m.function})",
+                                        (("mistake", m.submissions),), len(self.rows),
+                                        f"{m.submissions} ({_percent(m.submissions, len(self.rows))})")
+                                    for m in mistakes[:30]]))
             parts.append("<table><tr><th>mistake</th><th>exercise</th><th>submissions</th><th>share</th></tr>")
             for mistake in mistakes:
                 label = (f"<code>{html.escape(mistake.id)}</code> " if mistake.id else "<em>(no catalogue entry)</em> ")
@@ -266,17 +294,46 @@ class ClassReport:
             parts.append("</table>")
         else:
             parts.append("<p>No mistakes found.</p>")
+        parts += self._submissions_html(feedback)
         failures = [row for row in self.rows if row.grader_failure]
         if failures:
             parts.append("<h2>Not graded (the grader failed)</h2><table><tr><th>submission</th><th>reason</th></tr>")
             parts += [f"<tr><td><code>{html.escape(row.id)}</code></td><td>{html.escape(row.grader_failure or '')}"
                       "</td></tr>" for row in failures]
             parts.append("</table>")
+        unmatched = [row for row in self.rows if row.unmatched]
+        if unmatched:
+            parts.append(f"<h2>{html.escape(_UNMATCHED_HEADING[3:])}</h2>"
+                         "<table><tr><th>submission</th><th>what it defines</th></tr>")
+            parts += [f"<tr><td><code>{html.escape(row.id)}</code></td><td>{html.escape(row.unmatched or '')}"
+                      "</td></tr>" for row in unmatched]
+            parts.append("</table>")
         parts += ["</body>", "</html>"]
         return "\n".join(parts) + "\n"
 
+    def _submissions_html(self, feedback: Sequence[str]) -> list[str]:
+        """A row per submission: score, status, finding ids, and links to its feedback files."""
+        links = "<th>feedback</th>" if feedback else ""
+        parts = ["<h2>Submissions</h2>",
+                 f"<table><tr><th>submission</th><th>score</th><th>status</th><th>findings</th>{links}</tr>"]
+        for row in self.rows:
+            status = GRADER_FAILURE if row.grader_failure else row.status
+            findings = " ".join(f"<code>{html.escape(finding)}</code>" for finding in row.finding_ids)
+            files = " · ".join(f'<a href="{html.escape(urllib.parse.quote(row.id + suffix))}">{suffix[1:]}</a>'
+                               for suffix in feedback)
+            parts.append(f"<tr><td><code>{html.escape(row.id)}</code></td>"
+                         f"<td class=n>{points_text(row.score)}/{points_text(row.max_score)}</td>"
+                         f"<td>{html.escape(status)}</td><td>{findings}</td>{f'<td>{files}</td>' if feedback else ''}</tr>")
+        parts.append("</table>")
+        return parts
+
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _legend(names: Sequence[str]) -> str:
+    return '<p class="legend">' + "".join(
+        f'<span style="background:{COLOURS[name]}"></span>{name}' for name in names) + "</p>"
 
 
 def points_text(value: float) -> str:
@@ -297,68 +354,3 @@ def markdown_cell(text: str) -> str:
 def _cell(text: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula (ids and paths come from students' file names)."""
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _column_chart(bins: Sequence[tuple[str, int]]) -> str:
-    """Vertical bars with a count above each and the label below."""
-    width, height, bar, gap, bottom = 640, 220, 48, 10, 40
-    top_count = max((count for _, count in bins), default=0) or 1
-    scale = (height - bottom - 20) / top_count
-    pieces = [f'<svg role="img" aria-label="score distribution" width="{width}" height="{height}" '
-              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
-    for position, (label, count) in enumerate(bins):
-        x = 10 + position * (bar + gap)
-        bar_height = count * scale
-        y = height - bottom - bar_height
-        colour = _COLOURS["passed"] if position == len(bins) - 1 else _COLOURS["bar"]
-        pieces.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{bar_height:.1f}" fill="{colour}">'
-                      f"<title>{html.escape(label)}: {count}</title></rect>")
-        pieces.append(f'<text x="{x + bar / 2}" y="{y - 4:.1f}" text-anchor="middle">{count}</text>')
-        short = html.escape(label.replace(" (full marks)", " ✓"))
-        pieces.append(f'<text x="{x + bar / 2}" y="{height - bottom + 16}" text-anchor="middle">{short}</text>')
-    pieces.append(f'<text x="10" y="{height - 6}">points (bins of a tenth of the maximum; green: full marks)</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
-
-
-def _bar_chart(items: Sequence[tuple[str, float, str]], colour: str) -> str:
-    """Horizontal bars, each under its label: (label, length 0–1, value text) per item."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
-    pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-              'xmlns="http://www.w3.org/2000/svg">']
-    for position, (label, fraction, value) in enumerate(items):
-        y = 2 + position * row
-        shown = label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
-        length = bar_width * max(0.0, min(fraction, 1.0))
-        pieces.append(f'<text x="0" y="{y + 13}"><title>{html.escape(label)}</title>{html.escape(shown)}</text>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{length:.1f}" height="12" fill="{colour}"/>')
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{html.escape(value)}</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)
-
-
-def _stacked_bars(items: Sequence[tuple[str, dict[str, int]]]) -> str:
-    """One horizontal bar per exercise, under its name, split by status."""
-    width, bar_width, row = 760, 600, 38
-    height = row * len(items) + 4
-    pieces = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-              'xmlns="http://www.w3.org/2000/svg">']
-    for position, (function, counts) in enumerate(items):
-        y = 2 + position * row
-        total = sum(counts.values()) or 1
-        pieces.append(f'<text x="0" y="{y + 13}">{html.escape(function)}</text>')
-        pieces.append(f'<rect x="0" y="{y + 18}" width="{bar_width}" height="12" fill="#eee"/>')
-        x = 0.0
-        for status in _STATUSES:
-            count = counts.get(status, 0)
-            if count:
-                segment = bar_width * count / total
-                pieces.append(f'<rect x="{x:.1f}" y="{y + 18}" width="{segment:.1f}" height="12" '
-                              f'fill="{_COLOURS[status]}"><title>{status}: {count}</title></rect>')
-                x += segment
-        passed = counts.get("passed", 0)
-        pieces.append(f'<text x="{bar_width + 8}" y="{y + 29}">{passed}/{sum(counts.values())} passed</text>')
-    pieces.append("</svg>")
-    return "".join(pieces)

@@ -1,6 +1,7 @@
 """Graded results: the records every renderer reads, and their JSON form (DESIGN.md §3.2)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from grader.diagnose import Finding
 from grader.extract import Location
 
 SCHEMA = "grader.result/1"
+NO_GRADED_FUNCTION = "no-graded-function"
+"""`errors[].kind` of a submission that defines none of the assignment's functions (another assignment's notebook?)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +209,25 @@ def _strings(values: list, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def min_score_test(min_score: str | None) -> Callable[[float, float], bool]:
-    """`--min-score X` or `X%` → a test (score, max) → below? Raises UsageError on a bad value."""
+def min_score_test(min_score: str | None, max_score: float | None = None) -> Callable[[float, float], bool]:
+    """`--min-score X` or `X%` → a test (score, max) → below?
+
+    Raises:
+        UsageError: X is not a number, is below 0, above 100%, or above `max_score` (when it is known): a
+            threshold no submission could miss or none could reach is a mistake on the command line.
+    """
     if min_score is None:
         return lambda score, maximum: False
     try:
         value = float(min_score[:-1] if min_score.endswith("%") else min_score)
     except ValueError:
         raise UsageError(f"--min-score must be a number or a percentage, not {min_score!r}") from None
+    if not 0 <= value <= (100 if min_score.endswith("%") else math.inf):  # NaN too
+        raise UsageError(f"--min-score must be between 0 and {'100%' if min_score.endswith('%') else 'the maximum'}, "
+                         f"not {min_score}")
+    if max_score is not None and not min_score.endswith("%") and value > max_score + 1e-9:
+        raise UsageError(f"--min-score {min_score} is above the maximum score ({max_score:g}): no submission could "
+                         "reach it")
     if min_score.endswith("%"):
         return lambda score, maximum: score < value / 100 * maximum - 1e-9
     return lambda score, maximum: score < value - 1e-9

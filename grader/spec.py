@@ -6,6 +6,7 @@ reference code in its memory.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import sys
@@ -142,6 +143,8 @@ class Assignment:
     helper_source: str
     """Source of the course's provided helpers, served to student code under `helper_modules`."""
     helper_modules: tuple[str, ...]
+    helper_names: frozenset[str]
+    """The public names the helper source defines at its top level (what a served module exports)."""
     fingerprint: str
     """Hash of every file of the assignment, so cached results can tell a changed spec."""
     resolve: Callable[[str], Callable[..., Any]]
@@ -170,7 +173,12 @@ def find_assignment(name_or_path: str | None, submission_text: str = "") -> Path
         builtin = builtin_assignments_folder() / name_or_path
         if (builtin / SPEC_FILE).is_file():
             return builtin
-        raise SpecError(f"no assignment named {name_or_path!r} (built in: {', '.join(_builtin_names()) or 'none'})")
+        known = f"built in: {', '.join(_builtin_names()) or 'none'}"
+        if candidate.is_dir():
+            raise SpecError(f"the folder {name_or_path} has no {SPEC_FILE}, so it is not an assignment ({known})")
+        if candidate.is_file():
+            raise SpecError(f"{name_or_path} is a file: give the folder that holds {SPEC_FILE}, or its {SPEC_FILE}")
+        raise SpecError(f"no assignment named {name_or_path!r} ({known})")
     names = _builtin_names()
     if not names:
         raise SpecError(f"no assignments in {builtin_assignments_folder()}")
@@ -213,6 +221,11 @@ def load_assignment(folder: Path) -> Assignment:
     helper_path = folder / helpers["source"]
     if not helper_path.is_file():
         raise SpecError(f"helper source {helpers['source']!r} not found", path=where, key="helpers.source")
+    helper_source = helper_path.read_text(encoding="utf-8")
+    try:
+        helper_names = _public_names(ast.parse(helper_source))
+    except SyntaxError as error:
+        raise SpecError(f"helper source does not parse: {error}", path=where, key="helpers.source") from None
     mistakes = _load_mistakes(data.get("mistakes", {}), where)
     package = _load_package(folder, data["name"])
 
@@ -245,11 +258,25 @@ def load_assignment(folder: Path) -> Assignment:
         title=data["title"],
         folder=folder,
         exercises=exercises,
-        helper_source=helper_path.read_text(encoding="utf-8"),
+        helper_source=helper_source,
         helper_modules=tuple(str(name) for name in helpers["serves"]),
+        helper_names=helper_names,
         fingerprint=_fingerprint(folder),
         resolve=resolve,
     )
+
+
+def _public_names(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in statement.names)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name))
+    return frozenset(name for name in names if not name.startswith("_") and name != "*")
 
 
 def _read_yaml(path: Path) -> dict:

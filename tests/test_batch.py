@@ -68,6 +68,9 @@ def test_a_batch_writes_every_result_and_the_class_files(classroom, reference_ru
                        "backward_propagation_with_regularization,findings")
     assert [row.split(",")[0] for row in rows[1:]] == ids  # input order, whatever order they finished in
     assert {"summary.md", "summary.html", "junit.xml", "manifest.json"} <= set(files)
+    page = files["summary.html"].decode()
+    assert all(f'<a href="{submission_id}.md">md</a> · <a href="{submission_id}.json">json</a>' in page
+               for submission_id in ids)  # each student's own files, next to the page
 
 
 def test_jobs_1_jobs_2_and_four_merged_shards_write_the_same_bytes(classroom, reference_run, tmp_path):
@@ -130,6 +133,32 @@ def test_resume_regrades_only_what_changed(classroom, tmp_path):
                                         for path in results)
 
 
+def test_a_reused_out_folder_says_which_results_are_not_in_the_input_and_clean_removes_only_those(tmp_path):
+    folder = tmp_path / "class"
+    (folder / "old").mkdir(parents=True)
+    for name in ("a.ipynb", "b.ipynb", "old/c.ipynb"):
+        shutil.copy(EXAMPLES / "correct.ipynb", folder / name)
+    out = tmp_path / "out"
+    assert grade(str(folder), "--out", str(out), "--quiet").returncode == 0
+    (out / "notes.json").write_text('{"mine": true}')  # the instructor's own files: never touched
+    (out / "README.md").write_text("# my notes")
+    (folder / "b.ipynb").unlink()
+    shutil.rmtree(folder / "old")
+    done = grade(str(folder), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (f"{out} also holds the results of 2 submissions (b, old/c) not in this run's input: kept" in done.stderr
+            and "add --clean" in done.stderr)
+    assert [row.split(",")[0] for row in (out / "grades.csv").read_text().splitlines()] == ["id", "a"]
+    assert (out / "b.json").is_file() and (out / "old" / "c.md").is_file()
+    done = grade(str(folder), "--out", str(out), "--quiet", "--clean")
+    assert done.returncode == 0 and "removed from" in done.stderr and "2 submissions (b, old/c)" in done.stderr
+    assert sorted(path.relative_to(out).as_posix() for path in out.rglob("*")) == [
+        "README.md", "a.json", "a.md", "grades.csv", "manifest.json", "notes.json", "summary.html", "summary.md"]
+    done = grade(str(folder), "--out", str(out), "--quiet")
+    assert done.returncode == 0 and done.stderr == ""
+    assert grade(str(folder / "a.ipynb"), "--clean").returncode == 2  # nothing to clean without --out
+
+
 def test_broken_and_hostile_submissions_never_stop_the_batch(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
@@ -158,6 +187,24 @@ def test_broken_and_hostile_submissions_never_stop_the_batch(tmp_path):
     if done.returncode == 3:
         assert rows["d_killer"][4] == "grader-failure" and "grader-failure" == killer["errors"][0]["kind"]
         assert "d_killer" in done.stderr or "grader failures" in done.stderr
+
+
+def test_a_batch_says_how_many_submissions_matched_no_graded_function(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "correct.ipynb", folder / "a_correct.ipynb")
+    write_notebook(folder / "b_other.ipynb", "def initialize_parameters_he(layers_dims):\n    return {}")
+    write_notebook(folder / "c_empty.ipynb", ("markdown", "nothing here"))
+    out = tmp_path / "out"
+    done = grade(str(folder), "--out", str(out), "--jobs", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "of 3 submissions, 2 submissions (b_other, c_empty) matched no graded function" in done.stderr
+    summary = (out / "summary.md").read_text()
+    assert "2 matched no graded function" in summary
+    assert "| `b_other` | no function of assignment 'regularization' is defined here" in summary
+    assert "it defines no function at all" in summary and "matched no graded function" in (out / "summary.html").read_text()
+    printed = grade(str(folder / "a_correct.ipynb"), str(folder / "b_other.ipynb"), "--format", "json")
+    assert "1 submission (b_other) matched no graded function" in printed.stderr
 
 
 def test_a_grading_process_that_dies_or_fails_costs_only_its_submission(tmp_path):
@@ -202,9 +249,11 @@ def test_min_score_sets_the_exit_status_of_a_batch_and_of_a_merge(classroom, ref
     assert grade(section, "--out", str(tmp_path / "b"), "--quiet", "--min-score", "80%").returncode == 1
     assert grade(section, "--quiet", "--min-score", "lots").returncode == 2
     assert merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "100%").returncode == 1
+    done = merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "10.01")
+    assert done.returncode == 2 and "above the maximum score (10)" in done.stderr
 
 
-def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
+def test_merge_refuses_an_incomplete_set_of_shards(classroom, reference_run, tmp_path):
     shards = [tmp_path / f"shard{number}" for number in (1, 2)]
     for number, shard in enumerate(shards, start=1):
         assert grade(str(classroom), "--out", str(shard), "--shard", f"{number}/3", "--quiet").returncode == 0
@@ -212,12 +261,24 @@ def test_merge_refuses_an_incomplete_set_of_shards(classroom, tmp_path):
     assert done.returncode == 2 and "cover 10 of 14 submissions" in done.stderr
     done = merge(str(tmp_path / "nothing"), "--out", str(tmp_path / "merged"))
     assert done.returncode == 2 and "manifest.json" in done.stderr
+    # Sets that cover every submission, some twice: refused too.
+    shutil.copytree(shards[0], tmp_path / "shard1-again")
+    shutil.copytree(reference_run, tmp_path / "whole-again")
+    for folders, message in [
+        ([reference_run, reference_run], f"{reference_run} is given twice"),
+        ([reference_run, tmp_path / "whole-again"], "are both whole runs"),
+        ([shards[0], tmp_path / "shard1-again", shards[1]], "are both shard 1/3"),
+        ([reference_run, shards[0]], f"{reference_run} is a whole run (not a --shard run)"),
+    ]:
+        done = merge(*map(str, folders), "--out", str(tmp_path / "merged"))
+        assert done.returncode == 2 and message in done.stderr, (folders, done.stderr)
 
 
 @pytest.mark.parametrize("arguments, message", [
     (["--shard", "5/4"], "--shard must be K/N"),
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--resume"], "--resume needs --out"),
+    (["--min-score", "11"], "--min-score 11 is above the maximum score (10)"),
 ])
 def test_bad_batch_options_exit_2(arguments, message):
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), *arguments)

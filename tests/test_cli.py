@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +128,22 @@ def test_usage_and_spec_errors_exit_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--verbose"], "--verbose only goes with --version"),
+    (["--timeout", "601"], "--timeout must be at most 600 seconds"),
+    (["--timeout", "inf"], "--timeout must be at most 600 seconds"),
+    (["--min-score", "10.5"], "--min-score 10.5 is above the maximum score (10)"),
+    (["--min-score", "-1"], "--min-score must be between 0 and the maximum"),
+    (["--min-score", "101%"], "--min-score must be between 0 and 100%"),
+    (["--assignment", "{tmp}"], "has no assignment.yaml, so it is not an assignment"),
+])
+def test_options_that_cannot_mean_anything_exit_2_and_say_why(tmp_path, arguments, message):
+    arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
+    done = subprocess.run([sys.executable, "-m", "grader", str(EXAMPLES / "correct.ipynb"), *arguments],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and message in done.stderr and done.stdout == "", done.stderr
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00\xff garbage", b'{"cells": "no"}', b"[]"])
 def test_garbage_notebook_is_a_graded_error_not_a_crash(tmp_path, content):
     path = tmp_path / "garbage.ipynb"
@@ -146,6 +164,21 @@ def test_notebook_without_the_functions_is_missing_with_near_misses(tmp_path):
     assert cost["findings"][0]["id"] == "function-not-found"
     assert "compute_cost_with_regularisation" in cost["findings"][0]["explanation"]
     assert exercise(result, BACKWARD)["status"] == "missing"
+
+
+def test_a_notebook_of_another_assignment_is_an_error_that_says_what_it_defines(tmp_path):
+    path = write_notebook(tmp_path / "init.ipynb", "import numpy as np",
+                          "def initialize_parameters_he(layers_dims):\n    return {}",
+                          "def model(X, Y):\n    pass")
+    result = grade_json(path)  # exit 0: a graded result, not a grader failure
+    assert result["status"] == "error" and result["score"] == 0
+    assert [error["kind"] for error in result["errors"]] == ["no-graded-function"]
+    message = result["errors"][0]["message"]
+    assert "no function of assignment 'regularization' is defined here" in message
+    assert message.endswith("found: initialize_parameters_he, model") and COST in message
+    assert grade(str(path), "--min-score", "1").returncode == 1
+    text = grade(str(path)).stdout
+    assert "0/10 — error" in text and "initialize_parameters_he" in text
 
 
 def test_python_file_submission(tmp_path):
@@ -197,3 +230,41 @@ def test_version_verbose_and_result_say_which_sandbox_layers_are_in_force():
 def test_no_path_is_a_usage_error():
     done = subprocess.run([sys.executable, "-m", "grader"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "at least one" in done.stderr
+
+
+def _on_a_terminal(*arguments: str, environment: dict[str, str]) -> str:
+    """What `grade` prints to standard output when it is a terminal."""
+    leader, follower = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"} | environment
+    with subprocess.Popen([sys.executable, "-m", "grader", *arguments, "--timeout", TIMEOUT], stdout=follower,
+                          stderr=subprocess.DEVNULL, cwd=ROOT, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("paths", [["correct.ipynb"], ["correct.ipynb", "np_sum_mistake.ipynb"]])
+def test_colour_on_a_terminal_unless_no_color_is_set_and_not_empty(paths):
+    arguments = [str(EXAMPLES / path) for path in paths]
+    assert "\033[" in _on_a_terminal(*arguments, environment={})
+    assert "\033[" in _on_a_terminal(*arguments, environment={"NO_COLOR": ""})  # empty: as if unset (no-color.org)
+    assert "\033[" not in _on_a_terminal(*arguments, environment={"NO_COLOR": "1"})
+
+
+def test_the_readme_shows_what_grade_prints_for_the_np_sum_example():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What the student reads"):]
+    sample = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n"))] + "\n"
+    done = subprocess.run([sys.executable, "-m", "grader", "submissions_example/np_sum_mistake.ipynb"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout == sample, "regenerate README's sample: grade submissions_example/np_sum_mistake.ipynb"

@@ -109,3 +109,12 @@ def test_transitive_helpers_and_classes():
 def test_variables_assigned_in_a_top_level_loop_are_notebook_globals():
     extraction = extract("f", "for i in range(3):\n    m = i", "def f(X):\n    return X / m")
     assert extraction.notebook_globals == ("m",)
+
+
+def test_near_misses_never_name_another_graded_function():
+    cost, backward = "compute_cost_with_regularization", "backward_propagation_with_regularization"
+    cells = (f"def {cost}(A3, Y, parameters, lambd):\n    return 0.0",
+             "def backward_propagation_with_regularisation(X, Y, cache, lambd):\n    return {}")
+    extractions = extract_functions(submission(*cells), [cost, backward])
+    assert extractions[0].found
+    assert extractions[1].near_misses == ("backward_propagation_with_regularisation",)

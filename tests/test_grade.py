@@ -168,3 +168,20 @@ def test_a_submission_started_before_the_last_one_finished_grades_the_same(grade
         started = following
     interleaved.append(to_json(grader.finish(started), "test"))
     assert interleaved == alone
+
+
+def test_a_renamed_course_module_of_provided_helpers_is_served_with_a_note(grader, tmp_path):
+    # A course copy imports the helper module under another name: a correct cost must still get its points.
+    imports = "import numpy as np\nfrom lib_reg_utils import compute_cost"
+    graded = exercise(grader.grade(write_notebook(tmp_path / "copy.ipynb", imports, CORRECT[COST])), COST)
+    assert graded.status == "passed" and graded.score == graded.max_score
+    assert graded.notes == ("lib_reg_utils is not installed here; compute_cost is a provided helper of the course, "
+                            "so the grader's own copy was used (as for reg_utils).",)
+
+
+def test_a_module_is_not_served_when_it_is_installed_or_holds_more_than_the_helpers(grader, tmp_path):
+    for imports in ("from lib_reg_utils import compute_cost, my_own_cost", "from json import compute_cost"):
+        cell = CORRECT[COST] + "\n    my_own_cost" * ("my_own_cost" in imports)  # a name the function uses
+        graded = exercise(grader.grade(write_notebook(tmp_path / "copy.ipynb", imports, cell)), COST)
+        assert graded.status == "error" and graded.notes == (), imports
+        assert "ImportError" in graded.findings[0].evidence or "ModuleNotFoundError" in graded.findings[0].evidence

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from grader.checks import CheckResult
@@ -101,3 +103,58 @@ def test_an_empty_class_still_renders():
     assert "0 submissions, none graded" in report.summary_markdown()
     assert report.grades_csv().count("\n") == 1
     assert "<svg" in report.summary_html()
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+
+
+def test_html_mistake_bars_are_scaled_to_the_class_like_the_check_bars():
+    report = ClassReport(INFO)
+    report.add("bob", result("bob.ipynb", backward=6.42, backward_findings=[finding("grad.l2-sum-of-weights")]))
+    for number in range(7):
+        report.add(f"student{number}", result(f"student{number}.ipynb"))
+    mistakes = _svgs(report.summary_html())[3]
+    widths = [float(width) for width in re.findall(r'<rect x="[\d.]+" y="\d+" width="([\d.]+)" height="12" '
+                                                   r'fill="#c62828">', mistakes)]
+    assert widths == [600 / 8]  # one student in eight: an eighth of the bar, not all of it
+    assert "1 (12%)" in mistakes
+
+
+def test_checks_of_a_function_that_never_returned_are_not_run_not_failed():
+    report = ClassReport(INFO)
+    report.add("alice", result("alice.ipynb"))
+    never_returned = result("bob.ipynb", cost=0)
+    crashed = ExerciseResult("cost", "Cost", 0.0, 3.0, "error",
+                             (CheckResult("first check", False, 0.0, 3.0, "not checked: it raised"),), ())
+    report.add("bob", replace(never_returned, exercises=(crashed, *never_returned.exercises[1:])))
+    report.add("carol", result("carol.ipynb", cost=1))  # ran, and failed
+    assert "| `cost` | first check | 33% (1/3) | 1 | 1 |" in report.summary_markdown()
+    checks = _svgs(report.summary_html())[2]
+    assert "<title>not run: 1</title>" in checks and "<title>failed: 1</title>" in checks
+    assert "33% (1/3), 1 not run" in checks
+
+
+def test_html_lists_every_submission_with_links_to_its_own_feedback_files():
+    page = class_report().summary_html([".md", ".json"])
+    table = page[page.index("<h2>Submissions</h2>"):].split("</table>")[0]
+    rows = re.findall(r"<tr><td>.*?</tr>", table)
+    assert len(rows) == 4
+    assert '<code>bob</code>' in rows[1] and "9.42/10" in rows[1] and "<td>failed</td>" in rows[1]
+    assert "<code>grad.l2-sum-of-weights</code>" in rows[1]
+    assert '<a href="bob.md">md</a> · <a href="bob.json">json</a>' in rows[1]
+    assert GRADER_FAILURE in rows[3] and 'href="%3DHYPERLINK%281%29.md"' in rows[3]
+    report = ClassReport(INFO)
+    report.add("section a/Ünïcode #1", result("x.ipynb"))
+    assert 'href="section%20a/%C3%9Cn%C3%AFcode%20%231.md"' in report.summary_html([".md"])
+    assert "<th>feedback</th>" not in report.summary_html()  # no files written next to it: no links
+
+
+def test_html_long_labels_wrap_instead_of_being_cut():
+    title = "dW2 differs " + "on a long list of probes and outputs " * 6 + "END"
+    report = ClassReport(INFO)
+    report.add("bob", result("bob.ipynb", backward=6, backward_findings=[finding(None, title)]))
+    mistakes = _svgs(report.summary_html())[3]
+    shown = " ".join(re.findall(r"<tspan[^>]*>(.*?)</tspan>", mistakes))
+    assert len(re.findall("<tspan", mistakes)) == 3
+    assert shown == f"(no catalogue entry) — {title} (backward)"
