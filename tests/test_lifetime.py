@@ -99,7 +99,7 @@ def loops(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_a_stopped_batch_leaves_no_process_running(loops, tmp_path, signum):
     # Two grading processes, each with a sandbox worker running a student's endless loop.
-    report = supervise(grade_command(str(loops), "--out", str(tmp_path / "out"), "--jobs", "2", "--timeout", "1e9",
+    report = supervise(grade_command(str(loops), "--out", str(tmp_path / "out"), "--jobs", "2", "--timeout", "600",
                                      "--quiet"), signum, wanted=6)
     assert report["running"] >= 6
     assert report["left"] == [], report
@@ -112,7 +112,7 @@ def test_a_stopped_batch_leaves_no_process_running(loops, tmp_path, signum):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_stopped_single_grade_leaves_no_process_running(signum):
-    report = supervise(grade_command(str(EXAMPLES / "infinite_loop.ipynb"), "--timeout", "1e9"), signum, wanted=3)
+    report = supervise(grade_command(str(EXAMPLES / "infinite_loop.ipynb"), "--timeout", "600"), signum, wanted=3)
     assert report["left"] == [], report
     if signum != signal.SIGKILL:
         assert report["returncode"] == 128 + signum and report["exited_after"] < 2.0
