@@ -66,6 +66,8 @@ class Grader:
                                            for arguments in (reference.probe.arguments, reference.baseline_arguments)
                                            if arguments is not None)
                            for function, references in self._references.items()}
+            # The worker probed its layers meanwhile: one that could not start fails here, once, saying why.
+            self.worker.layers
         except BaseException:
             self.worker.close()
             raise
