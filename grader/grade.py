@@ -113,7 +113,7 @@ class Grader:
             exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
             return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
                                     "error", exercises, (("unreadable", submission.problem),),
-                                    self.worker.layers_in_force)
+                                    self.worker.layers_in_force, self.worker.sandbox_user)
         fresh = iter(self.worker.collect(started.submitted) if started.submitted is not None else ())
         runs = {}
         for (exercise, _), key, reused in zip(started.found, started.keys, started.outcomes):
@@ -128,7 +128,8 @@ class Grader:
         score = round(sum(exercise.score for exercise in exercises), 2)
         status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
-                                status, exercises, sandbox=self.worker.layers_in_force)
+                                status, exercises, sandbox=self.worker.layers_in_force,
+                                sandbox_user=self.worker.sandbox_user)
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(

@@ -273,6 +273,11 @@ class Worker:
         return self._layers
 
     @property
+    def sandbox_user(self) -> str:
+        """Which user the children run as, and why that one (the unprivileged-user layer's line)."""
+        return next(layer.detail for layer in self.layers if layer.name == confine.UNPRIVILEGED_USER)
+
+    @property
     def layers_in_force(self) -> tuple[str, ...]:
         """Names of the layers in force, in the order of LAYERS."""
         return tuple(layer.name for layer in self.layers if layer.in_force)
