@@ -878,6 +878,19 @@ def test_in_a_user_namespace_that_maps_other_ids_but_not_nobody_the_child_takes_
     assert report["scratch"] == "'ok'" and report["tmp"] == "'PermissionError'"
 
 
+def test_removing_a_scratch_tree_never_changes_the_folder_it_is_in(tmp_path):
+    # Two graders may remove the same leftover at once: the second finds it gone. Its parent is /tmp.
+    tmp_path.chmod(0o1777)
+    sandbox._remove_tree(str(tmp_path / "gone"))
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    (locked / "inner" / "file").write_text("x")
+    (locked / "inner").chmod(0o500)  # as a student may leave it
+    sandbox._remove_tree(str(locked))
+    assert not locked.exists()
+    assert tmp_path.stat().st_mode & 0o7777 == 0o1777
+
+
 def test_scratch_folders_of_killed_workers_are_removed():
     import glob
     import tempfile
