@@ -542,6 +542,11 @@ def _prepare_worker(settings: _Settings, job_fd: int, reply_fd: int) -> tuple[st
         StartFailure: A step failed (the scratch base is made last: nothing is left to remove).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
+    # A process group of its own, which a child sees wherever the grader runs: where the grader's
+    # group belongs to an outer pid namespace (`unshare -Urpf`), getpgid() reports it as 0, and a
+    # child that kills "its parent's group" would kill its own instead of being refused.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     with startup.step("open /dev/null"):
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):

@@ -19,6 +19,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,20 @@ def throwaway_uid() -> int:
         except KeyError:
             return uid
         uid += 1
+
+
+def folder_for(place: Place, prefix: str) -> Path:
+    """A fresh folder that the grader's user in `place` owns, where every user can reach it.
+
+    Not always under /tmp: on some machines (this project's) /tmp itself is mode 0700.
+    """
+    parent = next(folder for folder in (tempfile.gettempdir(), "/var/tmp", "/dev/shm")
+                  if os.path.isdir(folder) and os.stat(folder).st_mode & 0o001)
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    if place.throwaway_user:
+        os.chown(folder, throwaway_uid(), throwaway_uid())
+    folder.chmod(0o755)
+    return folder
 
 
 def _unreadable_ancestor(path: str) -> str | None:
