@@ -662,7 +662,7 @@ def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> t
             continue
         if unreadable is not None and confine.UNPRIVILEGED_USER in plan.layers:
             reason = f"uid {plan.uid} cannot read {unreadable}"
-            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers:
+            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers and confine.can_keep_read_search():
                 # Landlock already limits reads to the installation: let the user read it.
                 plan = dataclasses.replace(plan, keep_read_search=True,
                                            layers=plan.layers - {confine.NO_CAPABILITIES})
@@ -677,8 +677,10 @@ def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> t
                 details.pop(confine.NO_CAPABILITIES, None)
             continue
         break
-    else:  # never settled: run without kernel layers rather than not at all
-        plan = dataclasses.replace(plan, layers=frozenset(), keep_read_search=False)
+    else:  # never settled: a bug, and no reason to run student code with fewer layers than it could
+        last = f"uid {plan.uid} cannot read {unreadable}" if failed is None else \
+            failed[1] if failed[1].startswith(failed[0]) else f"{failed[0]}: {failed[1]}"
+        raise startup.StartFailure("settle the layers", f"the probe still failed after {_PROBE_ATTEMPTS} attempts: {last}")
     return plan, _describe(plan, settings, details, reference_modules, switch.detail if switch else "")
 
 

@@ -506,6 +506,14 @@ def test_a_worker_that_cannot_start_names_the_step_and_the_error_and_still_gives
     assert all(layer.in_force for layer in error.layers if layer.name in grader_layers)
 
 
+def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_layer(monkeypatch):
+    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
+    with Worker.start(LIMITS) as unsettled:
+        with pytest.raises(WorkerStartError, match="could not start: settle the layers: the probe still failed after "
+                                                   "8 attempts: seccomp: it keeps failing$"):
+            unsettled.layers
+
+
 def test_a_worker_that_dies_while_starting_says_how(monkeypatch):
     monkeypatch.setattr(sandbox, "_decide", lambda *arguments: os._exit(9))
     with Worker.start(LIMITS) as dead:
@@ -806,14 +814,27 @@ with Worker.start(Limits(wall_seconds=2)) as worker:
 """
 
 
-def run_elsewhere(wrap) -> dict:
+# Prepended to REPORT_SCRIPT: the sandbox user cannot list the standard library (as under a /root
+# of mode 0700), wherever this Python really is.
+STDLIB_UNREADABLE_BY_OTHERS = """
+import os
+_listdir = os.listdir
+def _refusing_listdir(path="."):
+    if os.getuid() != 0 and path == os.path.dirname(os.__file__):
+        raise PermissionError(13, "Permission denied", path)
+    return _listdir(path)
+os.listdir = _refusing_listdir
+"""
+
+
+def run_elsewhere(wrap, prelude: str = "") -> dict:
     """Run REPORT_SCRIPT through `wrap` (a command → the same command run elsewhere, see tests/elsewhere.py)."""
     import json
     import subprocess
     import sys as system
 
-    completed = subprocess.run(wrap([system.executable, "-c", REPORT_SCRIPT]), capture_output=True, text=True,
-                               timeout=120, cwd="/")
+    completed = subprocess.run(wrap([system.executable, "-c", prelude + REPORT_SCRIPT]), capture_output=True,
+                               text=True, timeout=120, cwd="/")
     if completed.returncode != 0:
         if "unshare failed" in completed.stderr or "Operation not permitted" in completed.stderr:
             pytest.skip(f"this system does not allow the namespaces: {completed.stderr[-300:]}")
@@ -848,6 +869,21 @@ def test_as_an_ordinary_user_the_grader_uses_user_namespaces_or_says_why_not():
     assert report["tmp"] == "'PermissionError'"
     if "seccomp" in layers:
         assert report["socket"] == "'PermissionError'"
+
+
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
+def test_as_a_container_s_root_without_cap_dac_read_search_a_user_who_cannot_read_python_leaves_children_root():
+    # Docker's root has no CAP_DAC_READ_SEARCH to keep: the child stays root, with no capability at all
+    # (the probe had kept failing, and the worker had then dropped every kernel layer).
+    no_read_search = lambda command: ["setpriv", "--bounding-set", "-dac_read_search", "--", *command]  # noqa: E731
+    report = run_elsewhere(no_read_search, STDLIB_UNREADABLE_BY_OTHERS)
+    layers, details = set(report["layers"]), report["details"]
+    assert "unprivileged-user" not in layers and "no-capabilities" in layers, details
+    assert details["unprivileged-user"].startswith("stays root (without capabilities), because uid 65534 cannot read ")
+    assert report["identity"] == "(0, 0)" and report["capabilities"] == "0"
+    assert ("landlock-files" in layers) == (confine.landlock_abi() >= 1), details
+    assert ("seccomp" in layers) == (confine.seccomp_architecture() is not None), details
+    assert report["scratch"] == "'ok'"
 
 
 @pytest.mark.skipif(elsewhere.user_namespace_problem() is not None, reason=str(elsewhere.user_namespace_problem()))
