@@ -79,8 +79,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_batch(folder: Path, place: elsewhere.Place = elsewhere.PLACES[0]) -> dict:
-    """Grade honest notebooks, every attack, then the honest ones again, in one `grade` run in `place`.
+def run_batch(folder: Path, place: elsewhere.Place = elsewhere.PLACES[0], extra: tuple[Path, ...] = ()) -> dict:
+    """Grade honest notebooks, every attack, then the honest ones again (and `extra`), in one `grade` run in `place`.
 
     `folder` holds the copies and the output; the grader runs from the source in this checkout.
     """
@@ -102,7 +102,7 @@ def run_batch(folder: Path, place: elsewhere.Place = elsewhere.PLACES[0]) -> dic
     started = time.monotonic()
     command = [sys.executable, "-m", "grader", "--assignment", "regularization", "--timeout", str(TIMEOUT),
                "--format", "json", "--out", str(out), *map(str, honest), *map(str, sorted(ATTACKS.glob("*.ipynb"))),
-               *map(str, again)]
+               *map(str, again), *map(str, extra)]
     completed = subprocess.run(place.wrap(command), cwd=folder, capture_output=True, text=True, timeout=300,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     seconds = time.monotonic() - started
