@@ -250,7 +250,8 @@ class Worker:
         """Every layer of the sandbox (see LAYERS), with whether it is in force and why.
 
         Raises:
-            SandboxError: The worker is closed or died before reporting.
+            WorkerStartError: The worker could not start: which step failed, or how it died.
+            SandboxError: The worker is closed.
         """
         if self._start_error is not None:
             raise self._start_error

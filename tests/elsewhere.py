@@ -43,6 +43,12 @@ def root_problem() -> str | None:
     """Why this process cannot switch to another user or write arbitrary id maps, or None."""
     if os.geteuid() != 0:
         return "needs root"
+    try:
+        with open("/proc/self/uid_map") as uid_map:
+            if uid_map.read().split() != ["0", "0", "4294967295"]:
+                return "needs root of the initial user namespace (this is a user namespace's root)"
+    except OSError:
+        pass
     for tool in ("unshare", "setpriv", "mount"):
         if shutil.which(tool) is None:
             return f"needs util-linux's {tool}"
