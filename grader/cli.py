@@ -134,9 +134,13 @@ def _run(arguments: argparse.Namespace) -> int:
     if arguments.version:
         print(f"grade {__version__}")
         if arguments.verbose:
-            from grader.sandbox import describe_sandbox
+            from grader.sandbox import WorkerStartError, describe_sandbox, format_layers
 
-            print(describe_sandbox())
+            try:
+                print(describe_sandbox())
+            except WorkerStartError as error:  # the table still says why, then the exit status does
+                print(format_layers(error.layers), flush=True)
+                raise
         return 0
     if arguments.verbose:
         raise UsageError("--verbose only goes with --version (grade --version --verbose)")

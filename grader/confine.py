@@ -377,6 +377,17 @@ def effective_capabilities() -> int:
     return data[0].effective | data[1].effective << 32
 
 
+def can_keep_read_search() -> bool:
+    """Whether this process holds CAP_DAC_READ_SEARCH, so that a child switching users may keep it.
+
+    A container's root often lacks it (Docker does not grant it): then there is nothing to keep.
+    """
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capget(ctypes.byref(header), data), NO_CAPABILITIES, "capget")
+    return bool(data[0].permitted & 1 << _CAP_DAC_READ_SEARCH)
+
+
 def drop_bounding_set(plan: Plan) -> Plan:
     """In a root worker: empty its own bounding set once, for every child to inherit.
 

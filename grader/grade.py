@@ -69,6 +69,8 @@ class Grader:
                                            for arguments in (reference.probe.arguments, reference.baseline_arguments)
                                            if arguments is not None)
                            for function, references in self._references.items()}
+            # The worker probed its layers meanwhile: one that could not start fails here, once, saying why.
+            self.worker.layers
         except BaseException:
             self.worker.close()
             raise
@@ -114,7 +116,7 @@ class Grader:
             exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
             return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
                                     "error", exercises, (("unreadable", submission.problem),),
-                                    self.worker.layers_in_force)
+                                    self.worker.layers_in_force, self.worker.sandbox_user)
         fresh = iter(self.worker.collect(started.submitted) if started.submitted is not None else ())
         runs = {}
         for (exercise, _), key, reused in zip(started.found, started.keys, started.outcomes):
@@ -135,7 +137,8 @@ class Grader:
             errors = ((NO_GRADED_FUNCTION, _no_graded_function(assignment.name, assignment.exercises,
                                                                started.extractions[0].notebook_functions)),)
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
-                                status, exercises, errors, self.worker.layers_in_force)
+                                status, exercises, errors, sandbox=self.worker.layers_in_force,
+                                sandbox_user=self.worker.sandbox_user)
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
         return Job(

@@ -49,6 +49,8 @@ class SubmissionResult:
     """(kind, message) for problems with the submission as a whole."""
     sandbox: tuple[str, ...] = ()
     """The isolation layers in force while this submission ran (see grader.sandbox.describe_sandbox)."""
+    sandbox_user: str = ""
+    """Which user the student's code ran as, and why that one (the unprivileged-user layer's line)."""
 
 
 def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
@@ -64,6 +66,7 @@ def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:
         "exercises": [_exercise_json(exercise) for exercise in result.exercises],
         "errors": [{"kind": kind, "message": message} for kind, message in result.errors],
         "sandbox": list(result.sandbox),
+        "sandbox_user": result.sandbox_user,
     }
 
 
@@ -178,11 +181,14 @@ def from_json(document: Any) -> SubmissionResult:
     sandbox = document.get("sandbox", [])  # added to the contract later: older results lack it
     if type(sandbox) is not list:
         raise ValueError("result.sandbox: expected a list")
+    sandbox_user = document.get("sandbox_user", "")  # added later still
+    if type(sandbox_user) is not str:
+        raise ValueError("result.sandbox_user: expected str")
     return SubmissionResult(
         submission["path"], submission["sha256"], assignment["name"], assignment["title"], float(top["score"]),
         float(top["max_score"]), top["status"],
         tuple(exercise(item, f"exercises[{index}]") for index, item in enumerate(top["exercises"])),
-        tuple(errors), _strings(sandbox, "result.sandbox"),
+        tuple(errors), _strings(sandbox, "result.sandbox"), sandbox_user,
     )
 
 

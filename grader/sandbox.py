@@ -29,7 +29,6 @@ import importlib.machinery
 import importlib.util
 import math
 import os
-import pwd
 import random
 import resource
 import select
@@ -47,7 +46,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from grader import confine
+from grader import confine, identity, startup
 from grader.codec import (MAX_DEPTH, DecodeError, TooLarge, bounded_text, decode, encode, read_frame, type_name,
                           write_frame)
 from grader.errors import InternalError
@@ -70,8 +69,6 @@ _FRAME_HEADER_BYTES = 8  # the codec's length prefix
 _PR_SET_CHILD_SUBREAPER = 36
 _SETUP_FAILED = 71  # exit status of a child that could not apply its layers
 _PROBE_ATTEMPTS = 8
-_DEFAULT_USER = "nobody"
-_USER_VARIABLE = "GRADER_SANDBOX_USER"
 # Every layer, in the order they are described; see describe_sandbox().
 LAYERS = (
     "clean-worker", "closed-fds", "clean-environment", "rlimits", *confine.NAMESPACES, confine.SCRATCH_TMPFS,
@@ -89,6 +86,15 @@ _FAILURE_KINDS = frozenset(
 
 class SandboxError(InternalError):
     """The sandbox worker is closed or died, so the grader cannot run student code."""
+
+
+class WorkerStartError(SandboxError):
+    """The sandbox worker could not start; `reason` names the step and the error, `layers` is the table to show."""
+
+    def __init__(self, reason: str, layers: tuple[Layer, ...]) -> None:
+        super().__init__(f"the sandbox worker could not start: {reason}")
+        self.reason = reason
+        self.layers = layers
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +193,7 @@ class Worker:
         self._reply_fd = reply_fd
         self._grader_layers = grader_layers  # the layers of the grader's own process
         self._layers: tuple[Layer, ...] | None = None  # the worker's report, read on first need
+        self._start_error: WorkerStartError | None = None  # why the worker could not start, once known
         self._sent_calls: set[str] = set()  # calls_key values this worker already holds
         self._outstanding: deque[Submitted] = deque()  # submitted, not collected yet, oldest first
         # Reaps the worker on close(), garbage collection or interpreter exit, once.
@@ -210,7 +217,7 @@ class Worker:
         unknown = set(without) - OPTIONAL_LAYERS
         if unknown:
             raise ValueError(f"these layers cannot be left out: {', '.join(sorted(unknown))}")
-        settings = _Settings(limits, _sandbox_identity(user), frozenset(without))
+        settings = _Settings(limits, identity.requested_user(user) if os.geteuid() == 0 else None, frozenset(without))
         _remove_leftovers()
         # Non-dumpable: the grader's own user cannot ptrace it or read /proc/PID/mem.
         problem = confine.make_grader_non_dumpable()
@@ -221,12 +228,14 @@ class Worker:
             Layer("strict-decoder", True, "results are JSON checked field by field: nothing is unpickled or evaluated"),
         )
         try:
-            job_read, job_write = _pipe()
-            reply_read, reply_write = _pipe()
+            with startup.step("make the worker's pipes"):
+                job_read, job_write = _pipe()
+                reply_read, reply_write = _pipe()
             parent_pid = os.getpid()
-            pid = os.fork()
-        except OSError as error:
-            raise SandboxError(f"cannot start the sandbox worker: {error}") from error
+            with startup.step("fork the worker"):
+                pid = os.fork()
+        except startup.StartFailure as failure:
+            raise WorkerStartError(str(failure), _unstarted(str(failure), grader_layers)) from failure
         if pid == 0:
             status = 1
             try:
@@ -244,20 +253,33 @@ class Worker:
         """Every layer of the sandbox (see LAYERS), with whether it is in force and why.
 
         Raises:
-            SandboxError: The worker is closed or died before reporting.
+            WorkerStartError: The worker could not start: which step failed, or how it died.
+            SandboxError: The worker is closed.
         """
+        if self._start_error is not None:
+            raise self._start_error
         if self._layers is None:
             if not self._finalizer.alive:
                 raise SandboxError("the sandbox worker is closed")
             try:
                 frame = read_frame(self._reply_fd, _REPLY_SLACK_BYTES)
-                if frame is None:
-                    raise SandboxError("the sandbox worker died while starting")
-                self._layers = (*_layers_from_wire(decode(frame, max_bytes=_REPLY_SLACK_BYTES)), *self._grader_layers)
+                reason = f"it died ({startup.exit_text_of(self.pid)})" if frame is None else None
+                if frame is not None:
+                    layers, reason = _start_report_from_wire(decode(frame, max_bytes=_REPLY_SLACK_BYTES))
+                    self._layers = (*layers, *self._grader_layers)
             except (OSError, DecodeError) as error:
+                reason = f"its report was lost: {error}"
+            if reason is not None:
                 self.close()
-                raise SandboxError(f"lost the sandbox worker while starting: {error}") from error
+                self._start_error = WorkerStartError(reason, _unstarted(reason, self._grader_layers))
+                raise self._start_error
+        assert self._layers is not None
         return self._layers
+
+    @property
+    def sandbox_user(self) -> str:
+        """Which user the children run as, and why that one (the unprivileged-user layer's line)."""
+        return next(layer.detail for layer in self.layers if layer.name == confine.UNPRIVILEGED_USER)
 
     @property
     def layers_in_force(self) -> tuple[str, ...]:
@@ -383,12 +405,29 @@ def layers_in_force(worker: Worker | None = None) -> tuple[str, ...]:
 
 
 def describe_sandbox(worker: Worker | None = None) -> str:
-    """Return one line per layer, for humans: "+" in force, "-" not, and what it does or why not."""
+    """Return one line per layer, for humans: "+" in force, "-" not, and what it does or why not.
+
+    Raises:
+        WorkerStartError: The worker could not start (its `layers` say why, for `format_layers`).
+    """
     if worker is None:
         with Worker.start() as probe:
             return describe_sandbox(probe)
+    return format_layers(worker.layers)
+
+
+def format_layers(layers: Sequence[Layer]) -> str:
+    """One line per layer: "+" in force, "-" not, its name, and what it does or why not."""
     width = max(len(name) for name in LAYERS)
-    return "\n".join(f"{'+' if layer.in_force else '-'} {layer.name:<{width}}  {layer.detail}" for layer in worker.layers)
+    return "\n".join(f"{'+' if layer.in_force else '-'} {layer.name:<{width}}  {layer.detail}" for layer in layers)
+
+
+def _unstarted(reason: str, grader_layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """The layer table of a worker that could not start: none of its layers, and why."""
+    worker_layers = [name for name in LAYERS if name not in {layer.name for layer in grader_layers}]
+    return (*(Layer(name, False, f"the sandbox worker could not start: {reason}" if index == 0 else
+                    "not probed: the sandbox worker could not start") for index, name in enumerate(worker_layers)),
+            *grader_layers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,26 +435,8 @@ class _Settings:
     """What the grader asks of the worker."""
 
     limits: Limits
-    identity: tuple[int, int, str] | None  # uid, gid and name to switch to when root
+    user: identity.SandboxUser | None  # the user children switch to when the grader is root, if its namespace maps it
     without: frozenset[str]  # layers to leave out
-
-
-def _sandbox_identity(user: str | None) -> tuple[int, int, str] | None:
-    """Resolve the user children switch to when the grader runs as root; None when not root."""
-    if os.geteuid() != 0:
-        return None
-    text = user if user is not None else os.environ.get(_USER_VARIABLE) or _DEFAULT_USER
-    uid_text, _, gid_text = text.partition(":")
-    try:
-        if uid_text.isdigit():
-            uid = int(uid_text)
-            gid = int(gid_text) if gid_text.isdigit() else uid
-        else:
-            entry = pwd.getpwnam(uid_text)
-            uid, gid = entry.pw_uid, int(gid_text) if gid_text.isdigit() else entry.pw_gid
-    except KeyError:
-        uid, gid = 65534, 65534  # the conventional "nobody" where the account is missing
-    return None if uid == 0 else (uid, gid, text)
 
 
 def _pipe() -> tuple[int, int]:
@@ -488,35 +509,16 @@ def _limit_message(kind: str, limits: Limits) -> str:
 
 
 def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
-    """Decide the layers, report them, then serve jobs from the grader until it closes the job pipe."""
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    _close_fds_except({0, 1, 2, job_fd, reply_fd})
-    # Processes a student starts become the worker's when their parent exits, so that
-    # they are reaped here instead of piling up as zombies under an init that never reaps.
-    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    clean = _forget_reference_modules()
-    if "numpy" in sys.modules:
-        # Loaded once here (numpy loads it lazily), so that each child can seed it cheaply.
-        importlib.import_module("numpy.random")
-    # Objects inherited from the grader may own descriptors closed above whose numbers
-    # get reused; freezing them keeps the cycle collector from ever finalizing them.
-    gc.freeze()
-    # The children's scratch directories are made, one at a time, under this one.
-    scratch_base = tempfile.mkdtemp(prefix=_scratch_prefix(os.getpid()))
-    if "clean-environment" not in settings.without:
-        # The grader's environment may hold tokens (CI) that the student's output must never show:
-        # the worker drops it once, and every child inherits what is left.
-        for name in list(os.environ):  # os.environ.clear() takes 3 times as long
-            del os.environ[name]
-        _erase_initial_environment()
-        scratch = _scratch_path(scratch_base)
-        os.environ.update({"HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"})
-        tempfile.tempdir = scratch
+    """Start up, report the layers (or the step that failed), then serve jobs until the grader closes the job pipe."""
+    scratch_base = ""
     try:
-        plan, layers = _decide(settings, scratch_base, clean)
-        plan = confine.drop_bounding_set(plan)
+        try:
+            scratch_base, reference_modules = _prepare_worker(settings, job_fd, reply_fd)
+            plan, layers = _decide(settings, scratch_base, reference_modules)
+            plan = confine.drop_bounding_set(plan)
+        except Exception as error:  # whatever stopped the start, the grader hears which step and why
+            write_frame(reply_fd, encode(_start_failure_to_wire(startup.failure_text(error))))
+            return
         write_frame(reply_fd, encode(_layers_to_wire(layers)))
         known_calls: dict[str, tuple[tuple[Any, ...], ...]] = {}  # calls_key → calls, sent once by the grader
         while (frame := read_frame(job_fd, _JOB_MAX_BYTES)) is not None:
@@ -533,7 +535,53 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
                     write_frame(reply_fd, data)
                     done += 1
     finally:
-        _remove_tree(scratch_base)
+        if scratch_base:
+            _remove_tree(scratch_base)
+
+
+def _prepare_worker(settings: _Settings, job_fd: int, reply_fd: int) -> tuple[str, int]:
+    """Make this fresh worker clean: streams, descriptors, modules, environment; make its scratch base.
+
+    Returns:
+        The scratch base, and how many instructor modules were dropped (see _forget_reference_modules).
+
+    Raises:
+        StartFailure: A step failed (the scratch base is made last: nothing is left to remove).
+    """
+    # A process group of its own, which a child sees wherever the grader runs: where the grader's
+    # group belongs to an outer pid namespace (`unshare -Urpf`), getpgid() reports it as 0, and a
+    # child that kills "its parent's group" would kill its own instead of being refused.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    with startup.step("open /dev/null"):
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+    with startup.step("close the descriptors inherited from the grader"):
+        _close_fds_except({0, 1, 2, job_fd, reply_fd})
+    # Processes a student starts become the worker's when their parent exits, so that
+    # they are reaped here instead of piling up as zombies under an init that never reaps.
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    reference_modules = _forget_reference_modules()
+    if "numpy" in sys.modules:
+        # Loaded once here (numpy loads it lazily), so that each child can seed it cheaply.
+        importlib.import_module("numpy.random")
+    # Objects inherited from the grader may own descriptors closed above whose numbers
+    # get reused; freezing them keeps the cycle collector from ever finalizing them.
+    gc.freeze()
+    # The children's scratch directories are made, one at a time, under this one.
+    with startup.step(f"make the scratch folder in {tempfile.gettempdir()}"):
+        scratch_base = tempfile.mkdtemp(prefix=_scratch_prefix(os.getpid()))
+    if "clean-environment" not in settings.without:
+        # The grader's environment may hold tokens (CI) that the student's output must never show:
+        # the worker drops it once, and every child inherits what is left.
+        for name in list(os.environ):  # os.environ.clear() takes 3 times as long
+            del os.environ[name]
+        _erase_initial_environment()
+        scratch = _scratch_path(scratch_base)
+        os.environ.update({"HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"})
+        tempfile.tempdir = scratch
+    return scratch_base, reference_modules
 
 
 def _erase_initial_environment() -> None:
@@ -581,8 +629,11 @@ def _remove_tree(path: str) -> None:
     """Remove a directory tree, even one whose modes the student changed."""
 
     def make_writable(function: Any, failed: str, info: Any) -> None:
+        if isinstance(info[1], FileNotFoundError):
+            return  # gone already (another grader removing the same leftover)
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(failed), 0o700)
+            if failed != path:  # never the folder the tree is in (/tmp)
+                os.chmod(os.path.dirname(failed), 0o700)
             os.chmod(failed, 0o700)
             function(failed)
 
@@ -599,37 +650,44 @@ def _hidden_paths() -> list[str]:
 
 def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> tuple[confine.Plan, tuple[Layer, ...]]:
     """Find the layers this system allows, by applying them in throw-away children; describe them."""
-    identity = settings.identity
-    plan = confine.candidate_plan(identity[0] if identity else None, identity[1] if identity else None,
+    # As root: the sandbox user where this user namespace maps it, else another uid it maps, else none.
+    switch = identity.choose_switch(settings.user, identity.read_id_maps()) if settings.user is not None else None
+    plan = confine.candidate_plan(switch.uid if switch else None, switch.gid if switch else None,
                                   settings.limits.scratch_bytes, settings.without, scratch_base, _hidden_paths())
     details = dict(plan.details)
+    if switch is not None and switch.uid is None:
+        details[confine.UNPRIVILEGED_USER] = switch.detail
     unreadable = None
     for _ in range(_PROBE_ATTEMPTS):
         failed, unreadable = _probe(plan, settings, scratch_base)
         if failed is not None:
             layer, message = failed
             plan = _without_layer(plan, layer, settings.without)
-            details[layer] = f"not available here: {message}"
+            details[layer] = (f"stays root (without capabilities), because {message.removeprefix(layer + ': ')}"
+                              if layer == confine.UNPRIVILEGED_USER and plan.root else f"not available here: {message}")
             continue
         if unreadable is not None and confine.UNPRIVILEGED_USER in plan.layers:
             reason = f"uid {plan.uid} cannot read {unreadable}"
-            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers:
+            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers and confine.can_keep_read_search():
                 # Landlock already limits reads to the installation: let the user read it.
                 plan = dataclasses.replace(plan, keep_read_search=True,
                                            layers=plan.layers - {confine.NO_CAPABILITIES})
                 details[confine.NO_CAPABILITIES] = (f"keeps CAP_DAC_READ_SEARCH only, because {reason}; "
                                                     "Landlock limits what it can read")
             else:
-                plan = dataclasses.replace(plan, keep_read_search=False, layers=plan.layers - {confine.UNPRIVILEGED_USER}
-                                           | ({confine.NO_CAPABILITIES} - settings.without))
+                plan = _without_layer(plan, confine.UNPRIVILEGED_USER, settings.without)
+                plan = dataclasses.replace(plan, keep_read_search=False,
+                                           layers=plan.layers | ({confine.NO_CAPABILITIES} - settings.without))
                 details[confine.UNPRIVILEGED_USER] = (f"stays root (without capabilities), because {reason}: "
                                                       "install Python where that user can read it")
                 details.pop(confine.NO_CAPABILITIES, None)
             continue
         break
-    else:  # never settled: run without kernel layers rather than not at all
-        plan = dataclasses.replace(plan, layers=frozenset(), keep_read_search=False)
-    return plan, _describe(plan, settings, details, reference_modules)
+    else:  # never settled: a bug, and no reason to run student code with fewer layers than it could
+        last = f"uid {plan.uid} cannot read {unreadable}" if failed is None else \
+            failed[1] if failed[1].startswith(failed[0]) else f"{failed[0]}: {failed[1]}"
+        raise startup.StartFailure("settle the layers", f"the probe still failed after {_PROBE_ATTEMPTS} attempts: {last}")
+    return plan, _describe(plan, settings, details, reference_modules, switch.detail if switch else "")
 
 
 def _without_layer(plan: confine.Plan, layer: str, without: frozenset[str]) -> confine.Plan:
@@ -647,8 +705,11 @@ def _without_layer(plan: confine.Plan, layer: str, without: frozenset[str]) -> c
         os.close(ruleset_fd)
         ruleset_fd = -1
     keep_read_search = plan.keep_read_search and confine.LANDLOCK_FILES not in removed
+    uid, gid = plan.uid, plan.gid
+    if layer == confine.UNPRIVILEGED_USER and plan.root:
+        uid, gid = os.getuid(), os.getgid()  # what the scratch folder and its tmpfs then belong to
     return dataclasses.replace(plan, layers=(plan.layers | added) - removed, ruleset_fd=ruleset_fd,
-                               keep_read_search=keep_read_search)
+                               keep_read_search=keep_read_search, uid=uid, gid=gid)
 
 
 def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[tuple[str, str] | None, str | None]:
@@ -658,9 +719,18 @@ def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[
         (layer, message) for the first layer that failed or did not hold, else None; and a
         path the child could not read that it must (the Python installation), else None.
     """
-    scratch = _make_scratch(scratch_base, plan)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        scratch = _make_scratch(scratch_base, plan)
+    except confine.LayerError as error:
+        return (error.layer, str(error)), None
+    try:
+        with startup.step("make the probe's pipe"):
+            read_fd, write_fd = os.pipe()
+        with startup.step("fork the probe child"):
+            pid = os.fork()
+    except startup.StartFailure:
+        _remove_tree(scratch)
+        raise
     if pid == 0:
         status = _SETUP_FAILED
         try:
@@ -725,8 +795,9 @@ def _self_check(plan: confine.Plan) -> dict[str, Any]:
     return {"unreadable": None}
 
 
-def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], reference_modules: int) -> tuple[Layer, ...]:
-    """Return the worker's layers, in force or not, with a line each."""
+def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], reference_modules: int,
+              switch: str) -> tuple[Layer, ...]:
+    """Return the worker's layers, in force or not, with a line each (`switch`: the user root's children become)."""
     limits = settings.limits
     in_force = set(plan.layers) | {"closed-fds", "no-new-privileges"}
     in_force |= {"clean-environment", "rlimits"} - settings.without
@@ -747,7 +818,7 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         confine.IPC_NAMESPACE: "its own System V IPC and POSIX message queues",
         confine.SCRATCH_TMPFS: f"scratch is a private tmpfs of {limits.scratch_bytes >> 20} MB and "
                                f"{confine._TMPFS_INODES} files, gone with the child",
-        confine.UNPRIVILEGED_USER: user if plan.root else f"the grader's own user ({user}), not root",
+        confine.UNPRIVILEGED_USER: switch if plan.root else f"the grader's own user ({user}), not root",
         confine.NO_CAPABILITIES: "empty capability and bounding sets",
         "no-new-privileges": "exec cannot grant privileges (setuid bits, file capabilities)",
         confine.LANDLOCK_FILES: f"Landlock ABI {plan.landlock_abi}: reads only the Python installation and system "
@@ -767,7 +838,7 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         on = name in in_force
         detail = described[name] if on else details.get(name, "not available here")
         if name == confine.UNPRIVILEGED_USER and on and plan.keep_read_search:
-            detail += f" ({details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')})"
+            detail += f"; {details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')}"
         layers.append(Layer(name, on, detail))
     return tuple(layers)
 
@@ -777,16 +848,26 @@ def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
 
     With a scratch tmpfs, each child mounts its own over the directory, in its own mount
     namespace, before any student code runs: the directory itself stays empty, and is reused.
+
+    Raises:
+        LayerError: The folder cannot be given to the unprivileged user (the uid is not mapped here).
+        StartFailure: The folder cannot be made.
     """
     scratch = _scratch_path(scratch_base)
     if confine.SCRATCH_TMPFS in plan.layers and os.path.isdir(scratch) and not os.path.islink(scratch):
         return scratch
     if os.path.lexists(scratch):
         _remove_tree(scratch)
-    os.mkdir(scratch, 0o700)
+    with startup.step(f"make the scratch folder {scratch}"):
+        os.mkdir(scratch, 0o700)
     if plan.root and confine.UNPRIVILEGED_USER in plan.layers:
-        os.chmod(scratch_base, 0o711)  # the user may pass through the base, not list it
-        os.chown(scratch, plan.uid, plan.gid)
+        try:
+            os.chmod(scratch_base, 0o711)  # the user may pass through the base, not list it
+            os.chown(scratch, plan.uid, plan.gid)
+        except OSError as error:
+            _remove_tree(scratch)
+            raise confine.LayerError(confine.UNPRIVILEGED_USER,
+                                     f"chown scratch to {plan.uid}: {error.strerror}") from None
     return scratch
 
 
@@ -1489,7 +1570,15 @@ def _layers_to_wire(layers: tuple[Layer, ...]) -> dict[str, Any]:
                                            "detail": layer.detail[:_MESSAGE_CHARS]} for layer in layers]}
 
 
-def _layers_from_wire(value: Any) -> tuple[Layer, ...]:
+def _start_failure_to_wire(reason: str) -> dict[str, Any]:
+    return {"schema": _SCHEMA, "failed": reason[:_MESSAGE_CHARS]}
+
+
+def _start_report_from_wire(value: Any) -> tuple[tuple[Layer, ...], str | None]:
+    """The worker's first message: its layers, or why it could not start (then no layers)."""
+    if type(value) is dict and value.keys() == {"schema", "failed"} and value["schema"] == _SCHEMA \
+            and _text(_MESSAGE_CHARS)(value["failed"]):
+        return (), value["failed"]
     if type(value) is not dict or value.keys() != {"schema", "layers"} or value["schema"] != _SCHEMA \
             or type(value["layers"]) is not list:
         raise DecodeError("malformed layer report")
@@ -1497,4 +1586,4 @@ def _layers_from_wire(value: Any) -> tuple[Layer, ...]:
     for item in value["layers"]:
         fields = _checked(item, "layer", _LAYER)
         layers.append(Layer(fields["name"], fields["in_force"], fields["detail"]))
-    return tuple(layers)
+    return tuple(layers), None

@@ -3,7 +3,10 @@
 Each attack must be a failed exercise with a message that says what happened, the grader
 must finish the batch with every result, nothing may be written outside the scratch
 directory, no connection may reach the port the test listens on, and the honest
-submissions graded before and after the attacks must get the same result.
+submissions graded before and after the attacks must get the same result. All of it
+wherever the grader runs (tests/elsewhere.py): as started (root in CI), in a user namespace
+that maps only root (`unshare -Ur`, as rootless containers give), the same with its own
+pids (`unshare -Urpf --mount-proc`), and as an ordinary user.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import elsewhere
 from conftest import EXAMPLES, ROOT
 from grader.sandbox import Limits, Worker
 
@@ -75,10 +79,11 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """Grade honest notebooks, every attack, then the honest ones again, in one `grade` run."""
-    folder = tmp_path_factory.mktemp("attacks")
+def run_batch(folder: Path, place: elsewhere.Place = elsewhere.PLACES[0], extra: tuple[Path, ...] = ()) -> dict:
+    """Grade honest notebooks, every attack, then the honest ones again (and `extra`), in one `grade` run in `place`.
+
+    `folder` holds the copies and the output; the grader runs from the source in this checkout.
+    """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -95,12 +100,11 @@ def batch(tmp_path_factory):
     protected = [ROOT / "reference" / "regularization" / "solution.py", *honest]
     before = {path: digest(path) for path in protected}
     started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", "grader", "--assignment", "regularization", "--timeout", str(TIMEOUT),
-         "--format", "json", "--out", str(out), *map(str, honest), *map(str, sorted(ATTACKS.glob("*.ipynb"))),
-         *map(str, again)],
-        cwd=folder, capture_output=True, text=True, timeout=300,
-    )
+    command = [sys.executable, "-m", "grader", "--assignment", "regularization", "--timeout", str(TIMEOUT),
+               "--format", "json", "--out", str(out), *map(str, honest), *map(str, sorted(ATTACKS.glob("*.ipynb"))),
+               *map(str, again), *map(str, extra)]
+    completed = subprocess.run(place.wrap(command), cwd=folder, capture_output=True, text=True, timeout=300,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
     seconds = time.monotonic() - started
     try:
         connection, _ = listener.accept()
@@ -115,11 +119,30 @@ def batch(tmp_path_factory):
         data = json.loads(path.read_text())
         if isinstance(data, dict) and "exercises" in data and "submission" in data:
             results[path.stem] = data
-    yield {"completed": completed, "results": results, "seconds": seconds, "connected": connected,
-           "written": [path for path in canaries(folder, out) if path.exists()],
-           "changed": [path for path in protected if digest(path) != before[path]]}
+    batch = {"completed": completed, "results": results, "seconds": seconds, "connected": connected,
+             "written": [path for path in canaries(folder, out) if path.exists()],
+             "changed": [path for path in protected if digest(path) != before[path]]}
     for canary in canaries(folder, out):
         canary.unlink(missing_ok=True)
+    return batch
+
+
+@pytest.fixture(scope="module", params=elsewhere.PLACES, ids=lambda place: place.name.replace(" ", "-"))
+def place(request) -> elsewhere.Place:
+    problem = request.param.problem()
+    if problem is not None:
+        pytest.skip(f"{request.param.name}: {problem}")
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def batch(place):
+    """One batch of every attack, in each place the grader may run."""
+    folder = elsewhere.folder_for(place, "grader-attacks-")
+    try:
+        yield {**run_batch(folder, place), "place": place}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def feedback(result: dict) -> str:
@@ -166,6 +189,22 @@ def test_honest_submissions_before_and_after_the_attacks_get_the_same_result(bat
             result.pop("sandbox", None)
         assert first == second
     assert results["correct"]["score"] == results["correct"]["max_score"]
+    findings = [finding["id"] for exercise in results["np_sum_mistake"]["exercises"] for finding in exercise["findings"]]
+    assert findings == ["grad.l2-sum-of-weights"]
+
+
+def test_the_results_say_which_user_the_student_code_ran_as(batch):
+    place, result = batch["place"], batch["results"]["correct"]
+    layers, user = set(result["sandbox"]), result["sandbox_user"]
+    if place.rootless:
+        # Nobody is not mapped there: the children keep that namespace's root, without any capability.
+        assert "unprivileged-user" not in layers and "no-capabilities" in layers, user
+        assert user.startswith("stays root of this user namespace (without capabilities): it maps no uid and gid")
+    elif place.throwaway_user:
+        uid = elsewhere.throwaway_uid()
+        assert "unprivileged-user" in layers and user == f"the grader's own user (uid {uid}, gid {uid}), not root"
+    elif os.geteuid() == 0:
+        assert "unprivileged-user" in layers or "no-capabilities" in layers, user
 
 
 def test_the_worker_of_a_grader_never_holds_reference_code():

@@ -310,6 +310,6 @@ def test_from_json_rebuilds_the_result_exactly_and_rejects_malformed_data():
     document = json.loads(done.stdout)
     assert to_json(from_json(document), document["grader_version"]) == document
     for broken in ({**document, "schema": "other/1"}, {**document, "score": "9"}, {**document, "score": True},
-                   {**document, "exercises": [{"function": "f"}]}, [], None):
+                   {**document, "exercises": [{"function": "f"}]}, {**document, "sandbox_user": 3}, [], None):
         with pytest.raises(ValueError):
             from_json(broken)

@@ -222,9 +222,12 @@ def test_version_verbose_and_result_say_which_sandbox_layers_are_in_force():
                           timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("grade ")
     in_force = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("+ ")]
+    details = {line.split(None, 2)[1]: line.split(None, 2)[2] for line in done.stdout.splitlines()[1:]}
     assert "clean-worker" in in_force and "rlimits" in in_force
     result = grade_json(EXAMPLES / "correct.ipynb")
     assert result["sandbox"] == in_force
+    # Which user the student's code ran as, and why: the same line as the table's.
+    assert result["sandbox_user"] == details["unprivileged-user"]
 
 
 def test_no_path_is_a_usage_error():

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import os
 import signal
+import tempfile
 import textwrap
 import time
 
 import numpy as np
 import pytest
 
+import elsewhere
 from conftest import ROOT
 from grader import confine, sandbox
 from grader.codec import Unsupported
-from grader.sandbox import LAYERS, Job, Limits, SandboxError, Worker, describe_sandbox
+from grader.sandbox import LAYERS, Job, Limits, SandboxError, Worker, WorkerStartError, describe_sandbox, format_layers
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)
@@ -482,6 +485,42 @@ def test_a_dead_worker_raises_sandbox_error():
             worker.run(job("add", (1, 2)))
 
 
+def test_a_worker_that_cannot_start_names_the_step_and_the_error_and_still_gives_the_table(monkeypatch):
+    def no_space(*arguments, **keywords):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_space)  # in the worker too: it is forked from here
+    with Worker.start(LIMITS) as broken:
+        with pytest.raises(WorkerStartError) as raised:
+            broken.run(job("add", (1, 2)))
+        with pytest.raises(WorkerStartError) as again:
+            describe_sandbox(broken)
+    error = raised.value
+    assert again.value is error
+    assert error.reason == f"make the scratch folder in {tempfile.gettempdir()}: No space left on device"
+    assert str(error) == f"the sandbox worker could not start: {error.reason}"
+    assert [layer.name for layer in error.layers] == list(LAYERS)
+    assert format_layers(error.layers).splitlines()[0] == f"- clean-worker         {error}"
+    grader_layers = {"non-dumpable-grader", "strict-decoder"}
+    assert not any(layer.in_force for layer in error.layers if layer.name not in grader_layers)
+    assert all(layer.in_force for layer in error.layers if layer.name in grader_layers)
+
+
+def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_layer(monkeypatch):
+    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
+    with Worker.start(LIMITS) as unsettled:
+        with pytest.raises(WorkerStartError, match="could not start: settle the layers: the probe still failed after "
+                                                   "8 attempts: seccomp: it keeps failing$"):
+            unsettled.layers
+
+
+def test_a_worker_that_dies_while_starting_says_how(monkeypatch):
+    monkeypatch.setattr(sandbox, "_decide", lambda *arguments: os._exit(9))
+    with Worker.start(LIMITS) as dead:
+        with pytest.raises(WorkerStartError, match=r"could not start: it died \(exit status 9\)$"):
+            dead.layers
+
+
 # ---- Layers: what is in force, what each one stops, and the fallbacks --------------------
 
 PROBES = textwrap.dedent(
@@ -503,6 +542,13 @@ PROBES = textwrap.dedent(
     def bounding_set():
         prctl = ctypes.CDLL(None).prctl
         return [capability for capability in range(64) if prctl(23, capability, 0, 0, 0) == 1]  # PR_CAPBSET_READ
+
+
+    def capabilities():
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+        data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: low 32 bits, then high
+        ctypes.CDLL(None).capget(header, data)
+        return data[0] | data[3] << 32  # effective
 
 
     def try_open(path, mode):
@@ -637,7 +683,25 @@ def test_as_root_the_student_runs_as_the_unprivileged_user(worker):
         assert uid != 0 and gid != 0
     else:
         detail = next(layer.detail for layer in worker.layers if layer.name == "unprivileged-user")
-        assert uid == 0 and "cannot read" in detail
+        # Only where the user cannot read Python, or does not exist (a user namespace that maps only root).
+        assert uid == 0 and detail.startswith("stays root"), detail
+
+
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
+def test_a_sandbox_user_the_system_refuses_leaves_children_root_without_any_capability(monkeypatch):
+    # As in a user namespace that maps nobody's ids but cannot give a file to them (or before the maps were read).
+    def refuse(*arguments, **keywords):
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+
+    monkeypatch.delenv("GRADER_SANDBOX_USER", raising=False)
+    monkeypatch.setattr(os, "chown", refuse)
+    with Worker.start(LIMITS) as degraded:
+        layers = {layer.name: layer for layer in degraded.layers}
+        ran = (probe(degraded, "identity"), probe(degraded, "capabilities"), probe(degraded, "try_open", "notes.txt", "w"))
+    assert not layers["unprivileged-user"].in_force and layers["no-capabilities"].in_force
+    assert layers["unprivileged-user"].detail == ("stays root (without capabilities), because chown scratch to 65534: "
+                                                  "Invalid argument")
+    assert ran == ((0, 0), 0, "ok")
 
 
 def test_the_grader_environment_is_not_visible_to_student_code(monkeypatch):
@@ -742,6 +806,7 @@ with Worker.start(Limits(wall_seconds=2)) as worker:
         "details": {{layer.name: layer.detail for layer in worker.layers}},
         "identity": run("identity"),
         "bounding": run("bounding_set"),
+        "capabilities": run("capabilities"),
         "reference": run("try_open", {str(ROOT / "reference" / "regularization" / "solution.py")!r}, "r"),
         "tmp": run("try_open", "/tmp/grader-sandbox-test-canary", "w"),
         "socket": run("try_call", "socket"),
@@ -750,65 +815,37 @@ with Worker.start(Limits(wall_seconds=2)) as worker:
 """
 
 
-def unreadable_ancestor(path: str) -> str | None:
-    """The first folder above `path` that other users cannot enter (like /root), if any."""
-    current = os.path.dirname(os.path.realpath(path))
-    found = None
-    while current != "/":
-        if not os.stat(current).st_mode & 0o001:
-            found = current
-        current = os.path.dirname(current)
-    return found
+# Prepended to REPORT_SCRIPT: the sandbox user cannot list the standard library (as under a /root
+# of mode 0700), wherever this Python really is.
+STDLIB_UNREADABLE_BY_OTHERS = """
+import os
+_listdir = os.listdir
+def _refusing_listdir(path="."):
+    if os.getuid() != 0 and path == os.path.dirname(os.__file__):
+        raise PermissionError(13, "Permission denied", path)
+    return _listdir(path)
+os.listdir = _refusing_listdir
+"""
 
 
-def run_elsewhere(as_user: bool) -> dict:
-    """Run REPORT_SCRIPT in a private mount namespace where other users can reach this Python.
-
-    Where the interpreter sits under a folder like /root (mode 0700), that folder is covered,
-    in the namespace only, by a tmpfs that lets others through, with the interpreter's own
-    tree bound back in place. With `as_user`, the script runs as nobody: an ordinary user.
-    """
-    import shutil
+def run_elsewhere(wrap, prelude: str = "") -> dict:
+    """Run REPORT_SCRIPT through `wrap` (a command → the same command run elsewhere, see tests/elsewhere.py)."""
+    import json
     import subprocess
     import sys as system
 
-    for tool in ("unshare", "setpriv", "mount"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"needs util-linux's {tool}")
-    # Everything the run reads: the interpreter's tree, the (virtual) environment, and this project.
-    needed = {os.path.realpath(path) for path in (system.base_prefix, system.prefix, str(ROOT))}
-    hidden = {folder for folder in (unreadable_ancestor(path + "/x") for path in needed) if folder is not None}
-    # Bind mounts wait in a folder outside every covered one (here /tmp itself may be mode 0700).
-    parking = next(place for place in ("/run", "/dev/shm", "/dev") if os.path.isdir(place)
-                   and not any(place == folder or place.startswith(folder + os.sep) for folder in hidden))
-    steps = ["set -e"]
-    for number, folder in enumerate(sorted(hidden)):
-        keeps = sorted({os.path.join(folder, os.path.relpath(path, folder).split(os.sep)[0])
-                        for path in needed if path.startswith(folder + os.sep)})
-        for index, keep in enumerate(keeps):
-            steps += [f'spare{number}_{index}=$(mktemp -d -p {parking})', f'mount --bind "{keep}" "$spare{number}_{index}"']
-        steps.append(f'mount -t tmpfs -o mode=0755 grader-test "{folder}"')
-        for index, keep in enumerate(keeps):
-            steps += [f'mkdir -p "{keep}"', f'mount --move "$spare{number}_{index}" "{keep}"',
-                      f'rmdir "$spare{number}_{index}"']
-    steps.append('exec "$@"')
-    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(steps), "sh"]
-    if as_user:
-        command += ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-    command += [system.executable, "-c", REPORT_SCRIPT]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
+    completed = subprocess.run(wrap([system.executable, "-c", prelude + REPORT_SCRIPT]), capture_output=True,
+                               text=True, timeout=120, cwd="/")
     if completed.returncode != 0:
         if "unshare failed" in completed.stderr or "Operation not permitted" in completed.stderr:
-            pytest.skip(f"this system does not allow a private mount namespace: {completed.stderr[-300:]}")
+            pytest.skip(f"this system does not allow the namespaces: {completed.stderr[-300:]}")
         raise AssertionError(completed.stderr[-3000:])
-    import json
-
     return json.loads(completed.stdout.splitlines()[-1])
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a private mount namespace and switch users")
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
 def test_as_root_with_a_python_others_can_read_the_child_switches_user_without_capabilities():
-    report = run_elsewhere(as_user=False)
+    report = run_elsewhere(elsewhere.python_readable_by_others)
     assert {"unprivileged-user", "no-capabilities"} <= set(report["layers"]), report["details"]
     assert report["identity"] == "(65534, 65534)" and report["bounding"] == "[]"
     assert report["scratch"] == "'ok'"
@@ -817,11 +854,12 @@ def test_as_root_with_a_python_others_can_read_the_child_switches_user_without_c
         assert report["reference"] == "'PermissionError'"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become an ordinary user for the test")
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
 def test_as_an_ordinary_user_the_grader_uses_user_namespaces_or_says_why_not():
-    report = run_elsewhere(as_user=True)
+    uid = elsewhere.throwaway_uid()
+    report = run_elsewhere(lambda command: elsewhere.as_user(uid, command))
     layers, details = set(report["layers"]), report["details"]
-    assert report["identity"] == "(65534, 65534)"
+    assert report["identity"] == f"({uid}, {uid})"
     assert "unprivileged-user" in layers and "no-capabilities" in layers
     if "user-namespace" in layers:
         assert {"ipc-namespace", "scratch-tmpfs"} <= layers
@@ -832,6 +870,62 @@ def test_as_an_ordinary_user_the_grader_uses_user_namespaces_or_says_why_not():
     assert report["tmp"] == "'PermissionError'"
     if "seccomp" in layers:
         assert report["socket"] == "'PermissionError'"
+
+
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
+def test_as_a_container_s_root_without_cap_dac_read_search_a_user_who_cannot_read_python_leaves_children_root():
+    # Docker's root has no CAP_DAC_READ_SEARCH to keep: the child stays root, with no capability at all
+    # (the probe had kept failing, and the worker had then dropped every kernel layer).
+    no_read_search = lambda command: ["setpriv", "--bounding-set", "-dac_read_search", "--", *command]  # noqa: E731
+    report = run_elsewhere(no_read_search, STDLIB_UNREADABLE_BY_OTHERS)
+    layers, details = set(report["layers"]), report["details"]
+    assert "unprivileged-user" not in layers and "no-capabilities" in layers, details
+    assert details["unprivileged-user"].startswith("stays root (without capabilities), because uid 65534 cannot read ")
+    assert report["identity"] == "(0, 0)" and report["capabilities"] == "0"
+    assert ("landlock-files" in layers) == (confine.landlock_abi() >= 1), details
+    assert ("seccomp" in layers) == (confine.seccomp_architecture() is not None), details
+    assert report["scratch"] == "'ok'"
+
+
+@pytest.mark.skipif(elsewhere.user_namespace_problem() is not None, reason=str(elsewhere.user_namespace_problem()))
+def test_in_a_user_namespace_that_maps_only_root_the_child_stays_root_without_any_capability():
+    # What rootless containers and `unshare -Ur` give: nobody does not exist there, and no other uid does.
+    report = run_elsewhere(lambda command: ["unshare", "-Ur", *command])
+    layers, details = set(report["layers"]), report["details"]
+    assert "unprivileged-user" not in layers and "no-capabilities" in layers, details
+    assert details["unprivileged-user"] == ("stays root of this user namespace (without capabilities): it maps no uid "
+                                            "and gid but 0, not uid 65534 and gid 65534 (nobody)")
+    assert report["identity"] == "(0, 0)" and report["capabilities"] == "0" and report["bounding"] == "[]"
+    assert report["scratch"] == "'ok'"
+    assert report["tmp"] == "'PermissionError'" or "landlock-files" not in layers
+    if "landlock-files" in layers:  # root owns the project: only Landlock keeps the reference from a root child
+        assert report["reference"] == "'PermissionError'"
+
+
+@pytest.mark.skipif(elsewhere.root_problem() is not None, reason=str(elsewhere.root_problem()))
+def test_in_a_user_namespace_that_maps_other_ids_but_not_nobody_the_child_takes_the_highest_it_maps():
+    report = run_elsewhere(lambda command: elsewhere.with_id_maps("0 0 1;1 100000 1000", "0 0 1;1 200000 2000", command))
+    layers, details = set(report["layers"]), report["details"]
+    assert "unprivileged-user" in layers, details
+    assert details["unprivileged-user"].startswith("uid 1000, gid 2000: the highest this user namespace maps, since "
+                                                   "it does not map uid 65534 and gid 65534 (nobody)")
+    assert report["identity"] == "(1000, 2000)"
+    # Nothing but the capability to read the Python installation, where that user could not.
+    assert report["capabilities"] == ("4" if "CAP_DAC_READ_SEARCH" in details["unprivileged-user"] else "0")
+    assert report["scratch"] == "'ok'" and report["tmp"] == "'PermissionError'"
+
+
+def test_removing_a_scratch_tree_never_changes_the_folder_it_is_in(tmp_path):
+    # Two graders may remove the same leftover at once: the second finds it gone. Its parent is /tmp.
+    tmp_path.chmod(0o1777)
+    sandbox._remove_tree(str(tmp_path / "gone"))
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    (locked / "inner" / "file").write_text("x")
+    (locked / "inner").chmod(0o500)  # as a student may leave it
+    sandbox._remove_tree(str(locked))
+    assert not locked.exists()
+    assert tmp_path.stat().st_mode & 0o7777 == 0o1777
 
 
 def test_scratch_folders_of_killed_workers_are_removed():

@@ -135,7 +135,9 @@ ATTACKS: dict[str, str] = {
         print(line)  # the attack
 """ + HONEST_COST,
     "fill_the_disk": """\
-    for index in range(10_000):
+    import os
+    first = len(os.listdir("."))  # new files on every call: each call fills what is left, once
+    for index in range(first, first + 10_000):
         with open(f"junk{index}", "wb") as file:  # the attack
             file.write(bytes(1 << 20))
 """ + HONEST_COST,
