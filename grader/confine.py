@@ -29,6 +29,7 @@ import dataclasses
 import errno
 import os
 import platform
+import signal
 import site
 import struct
 import sys
@@ -59,6 +60,8 @@ _CLONE_THREAD = 0x00010000
 _NAMESPACE_FLAGS = 0x7E020000  # every CLONE_NEW* flag
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 _PR_SET_DUMPABLE = 4
+_PR_SET_PDEATHSIG = 1
+_DIE_WITH_WORKER = "die-with-worker"  # not a layer one can do without: a child that cannot ask runs nothing
 _PR_SET_KEEPCAPS = 8
 _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
@@ -288,12 +291,14 @@ def build_ruleset(abi: int, layers: Iterable[str], scratch: str, hidden: Iterabl
 # ---- Applying (in each child) ---------------------------------------------------------
 
 
-def confine(plan: Plan, scratch: str) -> None:
+def confine(plan: Plan, scratch: str, parent_pid: int | None = None) -> None:
     """Apply the plan's layers to this process, which will then run student code.
 
     Args:
         plan: What to apply.
         scratch: This child's scratch directory (it becomes the working directory).
+        parent_pid: The process this one must die with (PR_SET_PDEATHSIG), asked once the user has
+            changed, which makes the kernel forget the request, and before seccomp forbids asking.
 
     Raises:
         LayerError: A layer failed; the caller must not run student code.
@@ -310,6 +315,10 @@ def confine(plan: Plan, scratch: str) -> None:
         _mount_scratch(plan, scratch)
     os.chdir(scratch)
     _drop_privileges(plan)
+    if parent_pid is not None:
+        _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), _DIE_WITH_WORKER, "PR_SET_PDEATHSIG")
+        if os.getppid() != parent_pid:
+            raise LayerError(_DIE_WITH_WORKER, "the worker ended while the child was being set up")
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), SECCOMP, "PR_SET_NO_NEW_PRIVS")
     if plan.ruleset_fd >= 0:
         _check(_syscall(_LANDLOCK_RESTRICT_SELF, plan.ruleset_fd, ctypes.c_uint32(0)), LANDLOCK_FILES,
@@ -452,7 +461,7 @@ open_by_handle_at 304 265; lookup_dcookie 212 18; fanotify_init 300 262; persona
 migrate_pages 256 238; move_pages 279 239; process_madvise 440 440; process_mrelease 448 448; iopl 172 -
 ioperm 173 -; vhangup 153 58; modify_ldt 154 -; ioctl 16 29; prlimit64 302 261; setpriority 141 140
 sched_setaffinity 203 122; sched_setscheduler 144 119; sched_setparam 142 118; sched_setattr 314 274
-ioprio_set 251 30
+ioprio_set 251 30; prctl 157 167
 """
 for _entry in _TABLE.replace("\n", ";").split(";"):
     if _entry.strip():
@@ -476,7 +485,7 @@ DENIED = (
 _SELF_OR_ZERO = ("kill", "prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr")
 _SELF_ONLY = ("tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 # Allowed with conditions (see seccomp_program).
-RESTRICTED = ("clone", "clone3", *_SELF_OR_ZERO, *_SELF_ONLY, "ioctl")
+RESTRICTED = ("clone", "clone3", *_SELF_OR_ZERO, *_SELF_ONLY, "ioctl", "prctl")
 _TIOCSTI, _TIOCLINUX = 0x5412, 0x541C  # ioctls that type into, or take over, a terminal
 
 _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -530,6 +539,8 @@ def seccomp_program(architecture: str, pid: int = _PID, minus_pid: int = _MINUS_
         block(numbers[name], [(_LD_W_ABS, 0, 0, _argument(0)), (_JEQ, 1, 0, pid), deny, allow])
     block(numbers["ioctl"], [(_LD_W_ABS, 0, 0, _argument(1)), (_JEQ, 2, 0, _TIOCSTI), (_JEQ, 1, 0, _TIOCLINUX),
                              allow, deny])
+    # The child asks to die with the worker before this filter is installed; it must not take that back.
+    block(numbers["prctl"], [(_LD_W_ABS, 0, 0, _argument(0)), (_JEQ, 0, 1, _PR_SET_PDEATHSIG), deny, allow])
     program.append(allow)
     return program
 

@@ -1181,9 +1181,9 @@ def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds
         _lower_limit(resource.RLIMIT_NOFILE, _OPEN_FILES)
         _lower_limit(resource.RLIMIT_CORE, 0)
         _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
-    confine.confine(plan, scratch)  # namespaces, user, capabilities, Landlock, seccomp; then chdir(scratch)
-    # After the change of user, which makes the kernel forget it: the student's code dies with the worker.
-    die_with_parent(worker_pid)
+    # Namespaces, user, capabilities, death with the worker (asked after the change of user, which makes
+    # the kernel forget it), Landlock, seccomp; then chdir(scratch).
+    confine.confine(plan, scratch, worker_pid)
 
 
 def _cpu_seconds(limits: Limits) -> int:

@@ -571,6 +571,11 @@ PROBES = textwrap.dedent(
             "ptrace": lambda: ctypes.CDLL(None, use_errno=True).ptrace(16, os.getppid(), 0, 0) == 0 or
                               (_ for _ in ()).throw(OSError(ctypes.get_errno(), "ptrace")),
             "exec": lambda: os.execv("/bin/true", ["true"]),
+            # Outliving the worker: take back the request to die with it.
+            "keep-living": lambda: ctypes.CDLL(None, use_errno=True).prctl(1, 0, 0, 0, 0) == 0 or
+                                   (_ for _ in ()).throw(OSError(ctypes.get_errno(), "prctl")),
+            "dumpable": lambda: ctypes.CDLL(None, use_errno=True).prctl(3, 0, 0, 0, 0) >= 0 or
+                                (_ for _ in ()).throw(OSError(ctypes.get_errno(), "prctl")),
         }
         try:
             calls[name]()
@@ -669,9 +674,10 @@ def test_student_code_reads_neither_the_grader_nor_its_assignments_and_writes_on
 def test_the_seccomp_filter_denies_escapes_but_allows_threads_and_self_signals(worker):
     if "seccomp" not in worker.layers_in_force:
         pytest.skip(f"seccomp is not in force: {describe_sandbox(worker)}")
-    for name in ("socket", "unix-socket", "fork", "kill-parent", "kill-init", "ptrace", "exec"):
+    for name in ("socket", "unix-socket", "fork", "kill-parent", "kill-init", "ptrace", "exec", "keep-living"):
         assert probe(worker, "try_call", name) == "PermissionError", name
     assert probe(worker, "try_call", "kill-self") == "ok"
+    assert probe(worker, "try_call", "dumpable") == "ok"  # other prctl options stay allowed
     assert probe(worker, "thread_result") == 3
 
 
