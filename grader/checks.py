@@ -12,50 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.codec import same_value
-from grader.compare import Outputs, all_close, close
+from grader.compare import all_close, close
 from grader.errors import SpecError
+from grader.records import CheckResult, Trial
+from grader.sandbox.codec import same_value
 
 if TYPE_CHECKING:
-    from grader.sandbox import CallOutcome
     from grader.spec import Assignment, CheckSpec, Exercise, Probe
-
-
-@dataclass(frozen=True, slots=True)
-class Trial:
-    """One probe, as computed by the reference and as returned by the student's function."""
-
-    probe: Probe
-    expected: Mapping[str, np.ndarray]
-    """Reference outputs."""
-    outcome: CallOutcome | None
-    """The student's call, or None when the run stopped before reaching it."""
-    got: Outputs | None
-    """The student's return value split into outputs (None when the call did not return)."""
-    baseline_expected: Mapping[str, np.ndarray] | None = None
-    """Reference outputs with the baseline arguments (e.g. λ = 0); None when the probe is its own baseline."""
-    baseline_got: Outputs | None = None
-    """The student's outputs with the baseline arguments."""
-    label: str = ""
-    """What was run, as the student reads it (the probe and its hyper-parameters)."""
-    baseline_label: str = ""
-    """The same for the call with the baseline arguments."""
-
-    @property
-    def returned(self) -> bool:
-        """Whether the student's call returned a value of the expected kind."""
-        return self.got is not None and self.got.problem is None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """The outcome of one scored check."""
-
-    name: str
-    passed: bool
-    score: float
-    max_score: float
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,34 +4,14 @@ Pure functions of decoded data: nothing here runs student code.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from grader.codec import Unsupported
+from grader.records import Outputs
+from grader.sandbox.codec import Unsupported
 from grader.spec import Exercise, Tolerance
-
-
-@dataclass(frozen=True, slots=True)
-class Outputs:
-    """A return value split into named float arrays, or the reason it cannot be."""
-
-    values: Mapping[str, np.ndarray]
-    """Output name → array (a number return is one 0-d array under the exercise's single key)."""
-    missing: tuple[str, ...] = ()
-    """Expected keys that are absent."""
-    unknown: tuple[str, ...] = ()
-    """Keys that are not expected."""
-    problem: str | None = None
-    """Why the value is not of the expected kind at all (None, a list instead of a dict...)."""
-    note: str | None = None
-    """Accepted but worth saying (e.g. a cost returned as a (1, 1) array)."""
-    kinds: Mapping[str, str] = field(default_factory=dict)
-    """Output name → numpy dtype kind as returned ("f" float, "i" integer, "b" boolean...)."""
-    unusable: tuple[str, ...] = ()
-    """With `problem`: the expected keys whose values are not arrays of numbers (e.g. left as None)."""
 
 
 def describe_type(value: Any) -> str:

@@ -9,48 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from grader.records import Detection
 
 if TYPE_CHECKING:
     from grader.checks import Trial
     from grader.spec import Exercise
-
-
-Part = Literal["term", "baseline", "whole"]
-
-
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """What a detector proved: which outputs a mistake explains, and the numbers that show it."""
-
-    outputs: tuple[str, ...]
-    evidence: str
-    details: Mapping[str, str] = field(default_factory=dict)
-    """Values for `{placeholders}` in the mistake's prose."""
-    sources: tuple[str, ...] = ()
-    """Parameters (spec names) the faulty term is built from, besides the baseline ones (e.g. `parameters`)."""
-    variable: str | None = None
-    """Point at the assignment of this variable instead (a spec parameter name means the student's own name)."""
-    explains_errors: bool = False
-    """The mistake also accounts for calls that raised (a shape clash on some probes)."""
-    part: Part = "term"
-    """Which part of each output the mistake explains: what the baseline argument adds ("term", e.g. the λ
-    term), the output at the baseline ("baseline"), or both ("whole"). Unless `variable` says otherwise, a
-    finding points at the line building the term, or for "baseline" at the line computing the output."""
-    absent: bool = False
-    """The mistake is a term left out: point at the line where the output is put together."""
-    aspects: tuple[str, ...] = ()
-    """Independent components of that part it explains (e.g. one layer's share of a sum); () means all."""
-    right_values: tuple[str, ...] = ()
-    """With `variable`: the values it may rightly be assigned (in spec parameter names, e.g. `Y.shape[1]`).
-    When the numbers fit this mistake and another equally, code that reads `variable` assigned otherwise
-    shows this one, and code assigning it one of these shows it is not this one."""
-
-    def claims(self) -> frozenset[tuple[str, str, str]]:
-        """What it explains, as (output, part, aspect) triples; aspect "" stands for every aspect."""
-        return frozenset((output, self.part, aspect) for output in self.outputs for aspect in self.aspects or ("",))
 
 
 Detector = Callable[["Exercise", Sequence["Trial"]], list[Detection]]

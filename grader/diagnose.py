@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from grader.causes import Cause, find_causes
 from grader.checks import Trial, changed_arguments
@@ -19,34 +19,9 @@ from grader.detect import Detection
 from grader.extract import Extraction, Location
 from grader.locate import Locator
 from grader.messages import GENERAL_MISTAKES
+from grader.records import Finding
 from grader.sandbox import RaisedError, RunOutcome
 from grader.spec import Exercise, MistakeText
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One explained mistake, as the student will read it."""
-
-    id: str | None
-    """Catalog id (../shared/MISTAKES.md), or None for a generic description."""
-    title: str
-    outputs: tuple[str, ...]
-    """The outputs this mistake makes wrong."""
-    location: Location | None
-    """The student's line that causes it, when known."""
-    evidence: str
-    """What proves it: numbers from the outputs (`numeric`), or what happened when the code was read or run."""
-    explanation: str
-    """Why it is wrong ("" when there is nothing to say beyond the evidence)."""
-    fix: str
-    math: str = ""
-    """The key formula in LaTeX, when the mistake's prose has one."""
-    numeric: bool = True
-    """The evidence is numbers from the outputs (not a message from reading or running the code)."""
-    alternatives: tuple[str, ...] = ()
-    """Other catalog ids that explain the same numbers exactly, which the code does not rule out."""
-    locations: tuple[Location, ...] = ()
-    """Further lines with the same mistake, when there are several (e.g. each argument changed in place)."""
 
 
 def run_detectors(exercise: Exercise, trials: Sequence[Trial]) -> dict[str, list[Detection]]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import functools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from grader.load import Submission
+from grader.records import CellLabel, Extraction, Location, SyntaxProblem, parsed_source
 from grader.repeats import RepeatCache
 from grader.syntax import depth, walk
 
@@ -31,103 +31,6 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 MAX_SYNTAX_DEPTH = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A place in the student's notebook."""
-
-    cell: int
-    """Index of the cell in the notebook's `cells` list (0-based)."""
-    line: int
-    """Line within that cell's source (1-based)."""
-    code: str
-    """The student's code there (a bounded excerpt: a statement may span lines)."""
-    code_cell: int | None = None
-    """The cell's position among the code cells (1-based), as a student counts them; None in a `.py` file."""
-    execution_count: int | None = None
-    """The cell's `In [n]`, when it ran."""
-    cell_first_line: str = ""
-    """The cell's first non-blank line (bounded), to recognise it by."""
-
-
-@dataclass(frozen=True, slots=True)
-class CellLabel:
-    """How a student recognises a cell (see Location)."""
-
-    code_cell: int | None
-    execution_count: int | None
-    first_line: str
-
-    def place(self, cell: int, line: int, code: str) -> Location:
-        """A location in this cell."""
-        return Location(cell, line, code, self.code_cell, self.execution_count, self.first_line)
-
-
-_UNLABELLED = CellLabel(None, None, "")
-
-
-@dataclass(frozen=True, slots=True)
-class SyntaxProblem:
-    """The cell defining the graded function does not parse."""
-
-    location: Location
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Extraction:
-    """A graded function pulled out of a submission, ready to run in the sandbox."""
-
-    function: str
-    """Name of the graded function."""
-    source: str
-    """The minimal module to execute ("" when the function was not found or does not parse)."""
-    origins: tuple[tuple[int, int] | None, ...]
-    """For each line of `source` (index = line - 1): (cell, line in cell), or None for generated lines."""
-    definition: Location | None
-    """Where the (last) definition of the function starts."""
-    definition_count: int
-    """How many times the notebook defines the function; the last one is graded."""
-    parameters: tuple[str, ...]
-    """The student's parameter names, in order."""
-    notebook_globals: tuple[str, ...]
-    """Names the function reads that only a top-level statement of the notebook assigns."""
-    placeholders: tuple[Location, ...]
-    """Template placeholders left in the function (`x = None`, `... + None`)."""
-    syntax_error: SyntaxProblem | None
-    """Set when the last definition sits in a cell that does not parse."""
-    near_misses: tuple[str, ...]
-    """When not found: similarly named functions the notebook defines."""
-    imported_modules: tuple[str, ...] = ()
-    """Top-level names of the modules `source` imports (to serve only the course helpers it needs)."""
-    cells: Mapping[int, CellLabel] = field(default_factory=dict)
-    """How a student names each cell that `origins` points into."""
-    notebook_functions: tuple[str, ...] = ()
-    """When not defined at all: every function the notebook defines, in notebook order (what it holds instead)."""
-
-    @property
-    def found(self) -> bool:
-        """Whether there is a function to run."""
-        return bool(self.source)
-
-    def locate(self, module_line: int | None) -> Location | None:
-        """Map a line of `source` (e.g. from a traceback) back to the student's notebook."""
-        if module_line is None or not 1 <= module_line <= len(self.origins):
-            return None
-        origin = self.origins[module_line - 1]
-        if origin is None:
-            return None
-        return self.cells.get(origin[0], _UNLABELLED).place(origin[0], origin[1],
-                                                            self.source.split("\n")[module_line - 1].strip())
-
-    def module_tree(self) -> ast.Module:
-        """The AST of `source` (shared: do not modify it); only for a found function."""
-        tree = _module_tree(self.source)
-        assert tree is not None, "extract_functions only returns sources that parse"
-        return tree
-
-    def function_node(self) -> ast.FunctionDef | None:
-        """The graded function's AST, with line numbers of `source` (shared: do not modify it)."""
-        return _function_node(self.source, self.function) if self.found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +193,7 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
     assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     label = notebook.labels[graded.cell]
     definition = label.place(graded.cell, _first_line(node), graded.lines[node.lineno - 1].strip())
-    if _module_tree(source) is None:
+    if parsed_source(source) is None:
         # Pieces that parse in their cells but not together (rare layouts): say so, never crash.
         problem = SyntaxProblem(definition, "SyntaxError: the function cannot be taken out of its cell")
         return _empty(graded.name, count=count, syntax_error=problem, definition=definition)
@@ -311,28 +214,9 @@ def _assemble(notebook: _Notebook, graded: _Binding, count: int) -> Extraction:
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _module_tree(source: str) -> ast.Module | None:
-    # Extraction and diagnosis look at the extracted module many times; parsing it once is enough.
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-def _function_node(source: str, function: str) -> ast.FunctionDef | None:
-    tree = _module_tree(source)
-    if tree is None:
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            return node
-    return None
-
-
 def _imported_modules(source: str) -> tuple[str, ...]:
     modules: set[str] = set()
-    tree = _module_tree(source)
+    tree = parsed_source(source)
     assert tree is not None  # checked by the caller
     for node in walk(tree):
         if isinstance(node, ast.Import):

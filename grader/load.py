@@ -9,38 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
+from grader.records import Cell, Submission
+
 MAX_SUBMISSION_BYTES = 200 << 20  # bigger files are refused unread: no notebook is that large honestly
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One code cell of a submission."""
-
-    index: int
-    """Position in the notebook's `cells` list (0-based), or 0 for a `.py` file."""
-    source: str
-    """The code exactly as the student wrote it."""
-    number: int | None = None
-    """Position among the notebook's code cells (1-based), as a student counts them; None for a `.py` file."""
-    execution_count: int | None = None
-    """The `In [n]` Jupyter showed when the cell last ran, if it did."""
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """What a student handed in, as code cells; `problem` says why it could not be read."""
-
-    path: str
-    """The path as given on the command line."""
-    sha256: str
-    """Hash of the file's bytes ("" when the file could not be read at all)."""
-    cells: tuple[Cell, ...]
-    """Code cells in notebook order (markdown and raw cells are dropped)."""
-    problem: str | None = None
-    """One-line reason the submission is unreadable, or None."""
 
 
 def load_submission(path: str | Path) -> Submission:

@@ -4,7 +4,7 @@ Processes, not threads: the checks that run in the grader (not in the sandbox) a
 numpy under the GIL. The main process forks every grading process and never loads the
 assignment's code itself; each grading process builds its own `Grader`, which starts its
 sandbox worker first and only then loads the reference (DESIGN.md §5). Paths go out and
-results come back as length-prefixed frames (grader.codec) of JSON or rendered text: nothing
+results come back as length-prefixed frames (grader.sandbox.codec) of JSON or rendered text: nothing
 computed from student data is ever unpickled.
 
 A grading process that fails, dies or hangs costs only the submission it held: that one is
@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader import __version__
-from grader.codec import DecodeError, read_frame, write_frame
 from grader.errors import GraderError, InternalError, SpecError
 from grader.grade import Grader, Started
 from grader.lifetime import die_with_parent
 from grader.outdir import AssignmentInfo, Entry, ExerciseInfo, grading_key, result_file_text
 from grader.result import SubmissionResult
 from grader.sandbox import Limits
+from grader.sandbox.codec import DecodeError, read_frame, write_frame
 
 Render = Callable[[SubmissionResult], str]
 """A per-submission renderer run where the result is computed: result → text."""

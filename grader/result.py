@@ -3,54 +3,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from grader.checks import CheckResult
-from grader.errors import UsageError
 from grader.diagnose import Finding
+from grader.errors import UsageError
 from grader.extract import Location
+from grader.records import ExerciseResult, SubmissionResult
 
 SCHEMA = "grader.result/1"
 NO_GRADED_FUNCTION = "no-graded-function"
 """`errors[].kind` of a submission that defines none of the assignment's functions (another assignment's notebook?)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExerciseResult:
-    """The grade of one graded function."""
-
-    function: str
-    title: str
-    score: float
-    max_score: float
-    status: str
-    """"passed" (full marks), "failed", "error" (could not run) or "missing" (not defined)."""
-    checks: tuple[CheckResult, ...]
-    findings: tuple[Finding, ...]
-    notes: tuple[str, ...] = ()
-    """Things worth telling that cost nothing (a function defined twice, a (1, 1) cost)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SubmissionResult:
-    """The grade of one submission."""
-
-    path: str
-    sha256: str
-    assignment: str
-    assignment_title: str
-    score: float
-    max_score: float
-    status: str
-    """"passed", "failed", or "error" when the submission could not be read at all."""
-    exercises: tuple[ExerciseResult, ...]
-    errors: tuple[tuple[str, str], ...] = ()
-    """(kind, message) for problems with the submission as a whole."""
-    sandbox: tuple[str, ...] = ()
-    """The isolation layers in force while this submission ran (see grader.sandbox.describe_sandbox)."""
-    sandbox_user: str = ""
-    """Which user the student's code ran as, and why that one (the unprivileged-user layer's line)."""
 
 
 def to_json(result: SubmissionResult, grader_version: str) -> dict[str, Any]:

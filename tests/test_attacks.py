@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import elsewhere
+import pytest
 from conftest import EXAMPLES, ROOT
+
 from grader.sandbox import Limits, Worker
 
 ATTACKS = ROOT / "tests" / "attacks"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import EXAMPLES
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from conftest import EXAMPLES
 from grader.extract import MAX_SYNTAX_DEPTH
 from grader.grade import Grader
 from grader.sandbox import Limits

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, write_notebook
+
 from grader.outdir import Entry, parse_shard, select_shard, submission_ids
 from grader.result import from_json, to_json
 

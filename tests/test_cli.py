@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, ROOT, write_notebook
 
 TIMEOUT = "3"  # seconds per graded function: keeps the infinite-loop example quick

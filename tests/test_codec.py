@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from grader.codec import MAX_DEPTH, DecodeError, Unsupported, decode, encode, read_frame, write_frame
+from grader.sandbox.codec import MAX_DEPTH, DecodeError, Unsupported, decode, encode, read_frame, write_frame
 
 LIMIT = 1 << 24
 
@@ -237,8 +237,11 @@ def test_decode_rejects_nesting_deeper_than_max_depth():
         decode(b"[" * 100_000 + b"]" * 100_000, max_bytes=LIMIT)
 
 
-def test_decode_error_is_a_value_error():
-    assert issubclass(DecodeError, ValueError)
+def test_decode_errors_belong_to_the_grader_error_tree():
+    from grader.errors import InternalError, TooLarge
+
+    assert issubclass(DecodeError, InternalError) and issubclass(TooLarge, DecodeError)
+    assert not issubclass(DecodeError, ValueError)  # a bare ValueError from a bug is never taken for bad data
 
 
 @pytest.fixture
@@ -294,7 +297,7 @@ def test_read_frame_rejects_a_frame_over_the_limit_before_reading_it(pipe):
 def test_encode_refuses_at_once_a_value_larger_than_the_allowed_size():
     import time
 
-    from grader.codec import TooLarge
+    from grader.sandbox.codec import TooLarge
 
     huge = np.zeros(50_000_000)  # 400 MB: encoding it would take seconds and gigabytes
     started = time.monotonic()

@@ -6,8 +6,9 @@ notebooks is pinned by tests/test_mutants.py and below, through the grader.
 from __future__ import annotations
 
 import pytest
-
 from conftest import EXAMPLES, write_notebook
+from mutants import Mutant, all_mutants, write
+
 from grader.causes import find_causes
 from grader.detect import Detection
 from grader.extract import extract_functions
@@ -16,7 +17,6 @@ from grader.load import Cell, Submission, load_submission
 from grader.locate import Locator
 from grader.render import RENDERERS, place
 from grader.sandbox import Limits
-from mutants import Mutant, all_mutants, write
 
 BACKWARD = "backward_propagation_with_regularization"
 

@@ -10,10 +10,10 @@ import json
 import time
 
 import pytest
+from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES
 from grader.extract import extract_functions
 from grader.grade import Grader
 from grader.load import load_submission

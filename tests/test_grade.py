@@ -5,8 +5,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import EXAMPLES, write_notebook
+
 from grader.grade import Grader
 from grader.result import to_json
 from grader.sandbox import Limits

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from grader.identity import IdRange, SandboxUser, choose_switch, highest_other_id, is_mapped, parse_id_map, requested_user
+from grader.sandbox.identity import (
+    IdRange,
+    SandboxUser,
+    choose_switch,
+    highest_other_id,
+    is_mapped,
+    parse_id_map,
+    requested_user,
+)
 
 NOBODY = SandboxUser(65534, 65534, "nobody")
 EVERYTHING = "         0          0 4294967295\n"  # the initial user namespace

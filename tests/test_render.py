@@ -5,8 +5,8 @@ import json
 import os
 
 import pytest
-
 from conftest import ROOT
+
 from grader import __version__
 from grader.grade import Grader
 from grader.render import RENDERERS

@@ -13,10 +13,10 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 import elsewhere
+import pytest
 from conftest import EXAMPLES, ROOT
+
 from grader.sandbox import LAYERS
 
 

@@ -6,8 +6,9 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import write_notebook
+from test_grade import BACKWARD, CORRECT, COST, DW2_CORRECT, IMPORTS
+
 from grader import grade
 from grader.diagnose import run_detectors
 from grader.grade import Grader
@@ -15,7 +16,6 @@ from grader.repeats import RepeatCache
 from grader.result import to_json
 from grader.runcache import RunCache, RunKey
 from grader.sandbox import CallOutcome, Limits, RaisedError, RunFailure, RunOutcome
-from test_grade import BACKWARD, COST, CORRECT, DW2_CORRECT, IMPORTS
 
 # dW2 transposed: a shape error on the probes with non-square W2, a wrong value on the others.
 TRANSPOSED = CORRECT[BACKWARD].replace(DW2_CORRECT, "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd / m * W2.T")

@@ -11,14 +11,24 @@ import tempfile
 import textwrap
 import time
 
+import elsewhere
 import numpy as np
 import pytest
-
-import elsewhere
 from conftest import ROOT
-from grader import confine, sandbox
-from grader.codec import Unsupported
-from grader.sandbox import LAYERS, Job, Limits, SandboxError, Worker, WorkerStartError, describe_sandbox, format_layers
+
+from grader import sandbox
+from grader.sandbox import (
+    LAYERS,
+    Job,
+    Limits,
+    SandboxError,
+    Worker,
+    WorkerStartError,
+    confine,
+    describe_sandbox,
+    format_layers,
+)
+from grader.sandbox.codec import Unsupported
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)
@@ -724,7 +734,7 @@ def test_the_environment_the_grader_started_with_is_not_in_proc_either(tmp_path)
     script = textwrap.dedent(f"""\
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from grader import confine
+        from grader.sandbox import confine
         from grader.sandbox import Job, Limits, Worker
         source = "def environ():\\n    return open('/proc/self/environ', 'rb').read().decode('latin-1')\\n"
         # Without Landlock, nothing hides /proc from the child.

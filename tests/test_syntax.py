@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 
 from conftest import ROOT
+
 from grader.syntax import depth, walk
 
 

@@ -13,14 +13,7 @@ import signal
 import time
 from collections.abc import Iterator
 
-
-class StartFailure(Exception):
-    """A step of the worker's start-up failed; str() says which and why."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        super().__init__(f"{step}: {reason}")
-        self.step = step
-        self.reason = reason
+from grader.errors import StartFailure
 
 
 @contextlib.contextmanager

@@ -46,11 +46,21 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from grader import confine, identity, startup
-from grader.codec import (MAX_DEPTH, DecodeError, TooLarge, bounded_text, decode, encode, read_frame, type_name,
-                          write_frame)
-from grader.errors import InternalError
+from grader.errors import SandboxError, WorkerStartError
 from grader.lifetime import die_with_parent
+from grader.records import CallOutcome, Job, Layer, Limits, RaisedError, RunFailure, RunOutcome
+from grader.sandbox import confine, identity, startup
+from grader.sandbox.codec import (
+    MAX_DEPTH,
+    DecodeError,
+    TooLarge,
+    bounded_text,
+    decode,
+    encode,
+    read_frame,
+    type_name,
+    write_frame,
+)
 
 _SCHEMA = "grader.sandbox/1"
 _OUTPUT_CHARS = 2000
@@ -84,102 +94,12 @@ _FAILURE_KINDS = frozenset(
 )
 
 
-class SandboxError(InternalError):
-    """The sandbox worker is closed or died, so the grader cannot run student code."""
-
-
-class WorkerStartError(SandboxError):
-    """The sandbox worker could not start; `reason` names the step and the error, `layers` is the table to show."""
-
-    def __init__(self, reason: str, layers: tuple[Layer, ...]) -> None:
-        super().__init__(f"the sandbox worker could not start: {reason}")
-        self.reason = reason
-        self.layers = layers
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What a job's child may use."""
-
-    wall_seconds: float = 10.0  # per job (all calls of one function)
-    memory_bytes: int = 1 << 30  # address space the child may add on top of the warm worker's
-    output_bytes: int = 1 << 20  # stdout+stderr the student may print
-    result_bytes: int = 64 << 20  # largest encoded result accepted from the child
-    scratch_bytes: int = 64 << 20  # size of the child's scratch directory, where a tmpfs is possible
-
-    def __post_init__(self) -> None:
-        # A zero wall time would disable the child's alarm rather than stop it at once.
-        sizes = (self.memory_bytes, self.output_bytes, self.result_bytes, self.scratch_bytes)
-        if not (0 < self.wall_seconds < math.inf and min(sizes) > 0):
-            raise ValueError(f"sandbox limits must be positive and finite: {self}")
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """Student code to execute and the calls to make on one of its functions."""
-
-    source: str  # module text to execute (already extracted student code)
-    filename: str  # compile() filename, so traceback line numbers are lines of `source`
-    function: str  # name of the function to call after executing the module
-    calls: tuple[tuple[Any, ...], ...]  # positional arguments for each call, in order
-    served_modules: Mapping[str, str]  # module name -> source, importable by `source`
-    calls_key: str | None = None  # names `calls`: a worker receives them once and reuses them for this key
-
-
-@dataclass(frozen=True, slots=True)
-class RaisedError:
-    """An exception raised by student code, located in `source`."""
-
-    type_name: str  # e.g. "NameError"
-    message: str  # str(exception), at most 500 characters
-    line: int | None  # innermost line of `source` on the traceback, if any
-    lines: tuple[int, ...]  # every line of `source` on the traceback, outermost first
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """What one call of the student's function did."""
-
-    returned: Any  # decoded return value (None when it raised)
-    arguments_after: tuple[Any, ...]  # the positional arguments after the call, or () when it left them unchanged
-    error: RaisedError | None  # the exception the call raised, if any
-
-
-@dataclass(frozen=True, slots=True)
-class RunFailure:
-    """Why a run stopped before every call finished."""
-
-    kind: str  # one of _FAILURE_KINDS
-    message: str  # one line for a human, e.g. "took longer than 10 s"
-    error: RaisedError | None  # where in `source`, when known
-    call_index: int | None  # index of the call that was running, when known
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """Everything a job's run produced."""
-
-    calls: tuple[CallOutcome, ...]  # one per call that finished, in order
-    failure: RunFailure | None  # why the run stopped early, if it did
-    output: str  # first 2000 characters of what the student printed
-    seconds: float  # wall time of the child
-
-
 @dataclass(slots=True)
 class Submitted:
     """Jobs sent to the worker (see Worker.submit), and the replies read so far."""
 
     jobs: tuple[Job, ...]
     replies: list[tuple[bytes, bytes]] = dataclasses.field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Layer:
-    """One protection of the sandbox, and whether it is in force in this worker's children."""
-
-    name: str  # one of LAYERS, e.g. "landlock-files"
-    in_force: bool
-    detail: str  # what it does here, or why it is not in force
 
 
 class Worker:

@@ -37,6 +37,8 @@ import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from grader.errors import LayerError
+
 # Layers of the child, in the order `confine` applies them.
 USER_NAMESPACE = "user-namespace"
 NETWORK_NAMESPACE = "network-namespace"
@@ -82,14 +84,6 @@ _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1, 2
 
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-class LayerError(OSError):
-    """A layer could not be applied; `layer` names it."""
-
-    def __init__(self, layer: str, message: str) -> None:
-        super().__init__(f"{layer}: {message}")
-        self.layer = layer
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.errors import DecodeError, TooLarge
+
 MAX_DEPTH = 32
 """Containers nested deeper than this are encoded as Unsupported."""
 
@@ -43,14 +45,6 @@ _HEADER_BYTES = 8
 # Byte orders already little-endian ("|": single bytes); "=" is native, little on most machines.
 _LITTLE_ORDERS = frozenset("<|=" if sys.byteorder == "little" else "<|")
 _DTYPES: dict[str, np.dtype] = {}  # canonical dtype strings already validated by the decoder
-
-
-class DecodeError(ValueError):
-    """Data that is not a well-formed message of this codec."""
-
-
-class TooLarge(ValueError):
-    """A value whose encoding would exceed the size the caller allows."""
 
 
 @dataclass(frozen=True, slots=True)
