@@ -1,7 +1,10 @@
 """grader: grade numerical notebook assignments and explain each mistake.
 
 Public API: `Grader` grades submissions against an assignment; results are
-`SubmissionResult` records, rendered by `render` functions or `to_json`.
+`SubmissionResult` records, rendered by the `RENDERERS` (by format name) or `to_json`.
+The pipeline's stages are subpackages (DESIGN.md §2): `extract`, `sandbox`, `checks`,
+`diagnose`, then `scoring` and `feedback`; `grade` wires them, `batch` and `cli` sit on top,
+`records` and `assignment.model` at the bottom. Assignment code imports `grader.authoring`.
 """
 import os
 
@@ -13,10 +16,10 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 __version__ = "0.1.0"
 
 from grader.errors import GraderError, InternalError, SpecError, UsageError  # noqa: E402
+from grader.feedback import RENDERERS  # noqa: E402
+from grader.feedback.result_json import to_json  # noqa: E402
 from grader.grade import Grader  # noqa: E402
-from grader.render import RENDERERS  # noqa: E402
-from grader.result import ExerciseResult, SubmissionResult, to_json  # noqa: E402
-from grader.sandbox import Limits  # noqa: E402
+from grader.records import ExerciseResult, Limits, SubmissionResult  # noqa: E402
 
 __all__ = [
     "ExerciseResult",

@@ -20,17 +20,15 @@ from pathlib import Path
 
 from grader import __version__
 from grader.errors import GraderError, Interrupted, OutputClosed, UsageError
+from grader.extract import defined_functions
+from grader.feedback import BATCH_FORMATS, FORMATS, RENDERERS
 from grader.grade import Grader
 from grader.lifetime import stop_signals_raise
-from grader.render import RENDERERS
-from grader.result import min_score_test
-from grader.sandbox import Limits
-from grader.spec import sample_text
+from grader.records import Limits
+from grader.scoring import min_score_test
 
 MAX_TIMEOUT_SECONDS = 600.0
 """The longest --timeout: a graded function needs well under a second; a loop that never ends costs this much."""
-CI_FORMATS = ("gradescope", "junit")
-"""Formats rendered by grader.ci_formats (through grader.batch); the others are grader.render's."""
 MERGE_COMMAND = "merge"
 
 
@@ -47,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="notebooks (.ipynb), Python files (.py), folders (searched for *.ipynb) or globs")
     parser.add_argument("--assignment", metavar="NAME|PATH",
                         help="assignment name or folder with assignment.yaml (default: detected)")
-    parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
+    parser.add_argument("--format", action="append", choices=sorted(FORMATS), dest="formats",
                         help="output format, repeatable (default: text; with --out, only the JSON and Markdown files); "
                              "gradescope: Gradescope's results.json; junit: one JUnit XML document for the batch")
     parser.add_argument("--out", metavar="DIR", type=Path,
@@ -84,7 +82,7 @@ def build_merge_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("folders", nargs="+", metavar="DIR", type=Path, help="each shard's --out folder")
     parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="where to write the merged outputs")
-    parser.add_argument("--format", action="append", choices=sorted(RENDERERS) + list(CI_FORMATS), dest="formats",
+    parser.add_argument("--format", action="append", choices=sorted(FORMATS), dest="formats",
                         help="formats to write (default: those the shards were graded with)")
     parser.add_argument("--min-score", metavar="X", help="exit 1 when a submission scores below X (or X%%)")
     parser.add_argument("--clean", action="store_true",
@@ -159,13 +157,16 @@ def _run(arguments: argparse.Namespace) -> int:
     # With --out, each submission gets its JSON and Markdown files; the text report is for a terminal.
     formats = arguments.formats or ([] if arguments.out is not None else ["text"])
     single = (len(paths) == 1 and arguments.out is None and not arguments.resume and arguments.shard == "1/1"
-              and not set(formats) & set(CI_FORMATS) and not os.environ.get("GITHUB_STEP_SUMMARY"))
+              and not set(formats) & set(BATCH_FORMATS) and not os.environ.get("GITHUB_STEP_SUMMARY"))
     if not single:
         return _run_batch(arguments, paths, formats)
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
-    with Grader(arguments.assignment, limits, sample_text=sample_text(paths)) as grader:
+    definitions = defined_functions(paths) if arguments.assignment is None else None
+    with Grader(arguments.assignment, limits, definitions) as grader:
+        if grader.choice.reason:
+            print(f"grade: grading as {grader.assignment.name}: {grader.choice.reason}", file=sys.stderr)
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
     for name in formats:
@@ -174,13 +175,10 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[str]) -> int:
-    from grader.batch import BatchOptions, run_batch
-    from grader.outdir import parse_shard
+    from grader.batch.outdir import parse_shard
+    from grader.batch.run import BatchOptions, run_batch
 
-    try:
-        shard = parse_shard(arguments.shard)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    shard = parse_shard(arguments.shard)
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
                            progress=not arguments.quiet, clean=arguments.clean)
@@ -188,7 +186,7 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:
-    from grader.merge import merge
+    from grader.batch.merge import merge
 
     return merge(arguments.folders, arguments.out, arguments.formats, arguments.min_score, arguments.clean)
 

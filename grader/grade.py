@@ -1,4 +1,4 @@
-"""The grading pipeline: load → extract → run (isolated) → check → diagnose → score.
+"""The grading pipeline, wired: load → extract → run (isolated) → check → diagnose → score.
 
 `Grader` owns one warm sandbox worker and one loaded assignment. It starts the worker
 *before* loading the assignment, so the process that forks student children never holds
@@ -7,24 +7,37 @@ reference code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckContext, CheckResult, Trial, run_check
-from grader.compare import Outputs, expected_outputs, split_outputs
-from grader.detect import Detection
+from grader.assignment.catalog import Choice, find_assignment
+from grader.assignment.loader import load_assignment
+from grader.assignment.model import Exercise, Probe
+from grader.checks import CheckContext, run_check
+from grader.checks.outputs import expected_outputs, split_outputs
 from grader.diagnose import diagnose, run_detectors
-from grader.extract import Extraction, extract_functions
-from grader.load import Submission, load_submission
-from grader.result import NO_GRADED_FUNCTION, ExerciseResult, SubmissionResult
+from grader.extract import extract_functions
+from grader.extract.served import serving
+from grader.load import load_submission
+from grader.records import (
+    Detection,
+    ExerciseResult,
+    Extraction,
+    Job,
+    Limits,
+    Outputs,
+    RunOutcome,
+    Submission,
+    SubmissionResult,
+    Trial,
+)
 from grader.runcache import RunCache, RunKey, run_key
-from grader.sandbox import Job, Limits, RunOutcome, Submitted, Worker
-from grader.served import serving
-from grader.spec import Exercise, Probe, find_assignment, load_assignment
+from grader.sandbox import Submitted, Worker
+from grader.scoring import NO_GRADED_FUNCTION, exercise_score, exercise_status, not_run, submission_grade
 
 SUBMISSION_FILENAME = "<submission>"
 _NAMES_SHOWN = 8  # of the functions a notebook defines, when it defines none of the assignment's
@@ -56,13 +69,16 @@ class Started:
 class Grader:
     """Grades submissions against one assignment, running student code in a warm sandbox worker."""
 
-    def __init__(self, assignment: str | None = None, limits: Limits = Limits(), sample_text: str = "") -> None:
-        """Start the worker, then load the assignment (by name, path, or detected from `sample_text`)."""
+    def __init__(self, assignment: str | Path | None = None, limits: Limits = Limits(),
+                 definitions: Mapping[str, int] | None = None) -> None:
+        """Start the worker, then load the assignment: by name or folder, or the one whose functions
+        `definitions` (name → number of parameters, see grader.extract.defined_functions) has."""
         self.limits = limits
         self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
         self._runs = RunCache()
         try:
-            self.assignment = load_assignment(find_assignment(assignment, sample_text))
+            self.choice: Choice = find_assignment(str(assignment) if assignment is not None else None, definitions)
+            self.assignment = load_assignment(self.choice.folder)
             self._references = {exercise.function: _reference_probes(exercise) for exercise in self.assignment.exercises}
             # Each probe, then its baseline variant when it has one: the same calls for every submission.
             self._calls = {function: tuple(arguments for reference in references
@@ -113,7 +129,7 @@ class Grader:
         assignment, submission = self.assignment, started.submission
         total = sum(exercise.points for exercise in assignment.exercises)
         if submission.problem is not None:
-            exercises = tuple(_not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
+            exercises = tuple(not_run(exercise, "error", submission.problem, ()) for exercise in assignment.exercises)
             return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, 0.0, total,
                                     "error", exercises, (("unreadable", submission.problem),),
                                     self.worker.layers_in_force, self.worker.sandbox_user)
@@ -128,12 +144,11 @@ class Grader:
             self._grade_exercise(exercise, extraction, runs.get(exercise.function))
             for exercise, extraction in zip(assignment.exercises, started.extractions)
         )
-        score = round(sum(exercise.score for exercise in exercises), 2)
-        status = "passed" if all(exercise.status == "passed" for exercise in exercises) else "failed"
+        defined = any(extraction.definition_count for extraction in started.extractions)
+        score, status = submission_grade(exercises, defined)
         errors: tuple[tuple[str, str], ...] = ()
-        if not any(extraction.definition_count for extraction in started.extractions):
+        if not defined:
             # Not one mistake per function but one fact about the notebook: most likely another assignment's.
-            status = "error"
             errors = ((NO_GRADED_FUNCTION, _no_graded_function(assignment.name, assignment.exercises,
                                                                started.extractions[0].notebook_functions)),)
         return SubmissionResult(submission.path, submission.sha256, assignment.name, assignment.title, score, total,
@@ -155,9 +170,9 @@ class Grader:
                         ran: tuple[RunOutcome, dict[str, Any]] | None) -> ExerciseResult:
         if ran is None:
             findings = diagnose(exercise, extraction, None, ())
-            status, reason = (("error", "the cell does not parse") if extraction.syntax_error
-                              else ("missing", "function not found"))
-            return _not_run(exercise, status, reason, findings)
+            if extraction.syntax_error:
+                return not_run(exercise, "error", "the cell does not parse", findings)
+            return not_run(exercise, "missing", "function not found", findings)
         run, derived = ran
         references = self._references[exercise.function]
         trials = _trials(exercise, references, run)
@@ -178,9 +193,9 @@ class Grader:
         return ExerciseResult(
             function=exercise.function,
             title=exercise.title,
-            score=round(sum(check.score for check in checks), 2),
+            score=exercise_score(checks),
             max_score=exercise.points,
-            status=_status(checks, trials),
+            status=exercise_status(checks, trials),
             checks=checks,
             findings=findings,
             notes=_notes(extraction, trials) + serving(self.assignment, extraction).notes,
@@ -229,17 +244,13 @@ def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
     return "the function never returned a value of the expected kind"
 
 
-def _status(checks: Sequence[CheckResult], trials: Sequence[Trial]) -> str:
-    if all(check.passed for check in checks):
-        return "passed"
-    return "failed" if any(trial.returned for trial in trials) else "error"
-
-
 def _notes(extraction: Extraction, trials: Sequence[Trial]) -> tuple[str, ...]:
     notes = []
     if extraction.definition_count > 1 and extraction.definition is not None:
+        where = extraction.definition
+        cell = f"code cell {where.code_cell}" if where.code_cell is not None else f"line {where.line}"
         notes.append(f"{extraction.function} is defined {extraction.definition_count} times; the last definition "
-                     f"(cell {extraction.definition.cell}) was graded.")
+                     f"({cell}) was graded.")
     returned_notes = {trial.got.note for trial in trials if trial.got is not None and trial.got.note}
     notes.extend(sorted(returned_notes))
     return tuple(notes)
@@ -253,8 +264,3 @@ def _no_graded_function(name: str, exercises: Sequence[Exercise], defined: Seque
     found = f"found: {', '.join(shown)}" if shown else "it defines no function at all"
     return (f"no function of assignment {name!r} is defined here (it grades "
             f"{', '.join(exercise.function for exercise in exercises)}); {found}")
-
-
-def _not_run(exercise: Exercise, status: str, reason: str, findings: tuple) -> ExerciseResult:
-    checks = tuple(CheckResult(spec.title, False, 0.0, spec.points, f"not checked: {reason}") for spec in exercise.checks)
-    return ExerciseResult(exercise.function, exercise.title, 0.0, exercise.points, status, checks, findings)

@@ -78,7 +78,7 @@ def _notebook_code_cells(document: object) -> tuple[Cell, ...]:
         source_key = "source"
     else:
         raise _NotANotebook(f"unknown nbformat {version!r} without cells" if version is not None else "no 'cells' list")
-    cells = []
+    cells: list[Cell] = []
     for index, cell in enumerate(raw_cells):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             count = cell.get("execution_count" if source_key == "source" else "prompt_number")

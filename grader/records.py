@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import numpy as np
 
-    from grader.spec import Probe
+    from grader.assignment.model import Probe
 
 ExerciseStatus = Literal["passed", "failed", "error", "missing"]
 """passed: full marks; failed: some points lost; error: the function could not run; missing: not defined."""

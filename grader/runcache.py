@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from grader.extract.syntax import walk
+from grader.records import Job, RaisedError, RunOutcome
 from grader.repeats import RepeatCache
-from grader.sandbox import Job, RaisedError, RunOutcome
-from grader.syntax import walk
 
 _ENTRIES = 96  # outcomes kept per grading process: at most about 7 MB
 

@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from conftest import write_notebook  # noqa: E402
+from conftest import BACKWARD, write_notebook  # noqa: E402
 
 IMPORTS = "import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\nfrom testCases import *\n%matplotlib inline"
 TRAINING = "parameters = model(train_X, train_Y, lambd=0.7)  # never run by the grader"
@@ -257,7 +257,6 @@ def all_mutants() -> list[Mutant]:
 
 
 GRADIENTS = ("dW3", "db3", "dW2", "db2", "dW1", "db1")
-BACKWARD = "backward_propagation_with_regularization"
 SQUARES = "np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(W3))"
 WEIGHTS_AND_BIASES = ('W1, W2, W3 = parameters["W1"], parameters["W2"], parameters["W3"]\n'
                       'b1, b2, b3 = parameters["b1"], parameters["b2"], parameters["b3"]')
@@ -413,7 +412,7 @@ def main() -> int:
     import tempfile
 
     from grader.grade import Grader
-    from grader.sandbox import Limits
+    from grader.records import Limits
 
     mutants, equivalents = all_mutants(), equivalent_forms()
     with tempfile.TemporaryDirectory() as folder, Grader("regularization", Limits(wall_seconds=5)) as grader:

@@ -20,15 +20,15 @@ import sys
 import time
 from pathlib import Path
 
-import elsewhere
 import pytest
-from conftest import EXAMPLES, ROOT
 
 from grader.sandbox import Limits, Worker
 
+import elsewhere
+from conftest import COST, EXAMPLES, ROOT
+
 ATTACKS = ROOT / "tests" / "attacks"
 CANARY = "ATTACK_WROTE_HERE"
-COST = "compute_cost_with_regularization"
 TIMEOUT = 1.0
 
 # What the student reads for each attack: one of these fragments, in a check message or a finding.

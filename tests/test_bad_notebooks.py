@@ -8,15 +8,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import EXAMPLES
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from grader.extract import MAX_SYNTAX_DEPTH
+from grader.extract.notebook import MAX_SYNTAX_DEPTH
 from grader.grade import Grader
-from grader.sandbox import Limits
+from grader.records import Limits
 
-COST = "compute_cost_with_regularization"
-BACKWARD = "backward_propagation_with_regularization"
+from conftest import BACKWARD, COST, EXAMPLES
+
 WALL_SECONDS = 2.0
 CORRECT_COST = """\
 def compute_cost_with_regularization(A3, Y, parameters, lambd):

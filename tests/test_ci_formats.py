@@ -8,12 +8,16 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import replace
 
-from conftest import EXAMPLES, ROOT
 from test_reports import INFO, class_report, finding, result
 
-from grader.ci_formats import JUnitReport, append_github_summary, github_summary, gradescope_results
-from grader.extract import Location
-from grader.reports import GRADER_FAILURE, ClassReport
+from grader.batch.github import append_github_summary, github_summary
+from grader.batch.reports import ClassReport
+from grader.feedback.gradescope import gradescope_results
+from grader.feedback.junit import JUnitReport
+from grader.records import Location
+from grader.scoring import GRADER_FAILURE
+
+from conftest import EXAMPLES, ROOT
 
 
 def grade(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:

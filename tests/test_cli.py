@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, write_notebook
+
+from conftest import BACKWARD, COST, EXAMPLES, ROOT, write_notebook
 
 TIMEOUT = "3"  # seconds per graded function: keeps the infinite-loop example quick
 
@@ -29,8 +30,6 @@ def exercise(result: dict, function: str) -> dict:
     return next(e for e in result["exercises"] if e["function"] == function)
 
 
-COST = "compute_cost_with_regularization"
-BACKWARD = "backward_propagation_with_regularization"
 
 # example → {function: (status, finding ids)}
 EXPECTED = {
@@ -45,9 +44,22 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(scope="session")
+def graded_examples() -> dict[str, dict]:
+    """Every example graded once, as one command would (the endless loop costs one timeout, not one per test)."""
+    done = grade(str(EXAMPLES), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    return {Path(result["submission"]["path"]).stem: result for result in results}
+
+
+def test_a_folder_argument_grades_every_notebook_once(graded_examples):
+    assert set(graded_examples) == set(EXPECTED)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_every_example_gets_its_expected_grade_and_findings(name):
-    result = grade_json(EXAMPLES / f"{name}.ipynb")
+def test_every_example_gets_its_expected_grade_and_findings(graded_examples, name):
+    result = graded_examples[name]
     for function, (status, finding_ids) in EXPECTED[name].items():
         graded = exercise(result, function)
         assert graded["status"] == status, graded
@@ -73,10 +85,10 @@ def test_np_sum_mistake_names_dw1_its_line_and_the_math():
     assert "Tr(WᵀW)" in finding["explanation"] and "(lambd / m) * W1" in finding["fix"]
 
 
-def test_findings_point_at_the_students_own_lines():
+def test_findings_point_at_the_students_own_lines(graded_examples):
     for name, fragment in [("incomplete", "None"), ("uses_global", "m"), ("infinite_loop", "while"),
                            ("mutates_inputs", "**=")]:
-        result = grade_json(EXAMPLES / f"{name}.ipynb")
+        result = graded_examples[name]
         locations = [f["location"] for e in result["exercises"] for f in e["findings"] if f["location"]]
         assert locations and any(fragment in location["code"] for location in locations), (name, locations)
 
@@ -198,11 +210,6 @@ def test_several_submissions_give_json_lines_and_out_writes_files(tmp_path):
     assert done.returncode == 0 and done.stdout == ""
     assert json.loads((out / "np_sum_mistake.json").read_text())["status"] == "failed"
     assert "grad.l2-sum-of-weights" in (out / "np_sum_mistake.md").read_text()
-
-
-def test_folder_argument_grades_every_notebook():
-    done = grade(str(EXAMPLES), "--format", "json")
-    assert len(done.stdout.splitlines()) == len(EXPECTED)
 
 
 def test_console_script_and_module_agree():

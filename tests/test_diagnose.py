@@ -6,19 +6,17 @@ notebooks is pinned by tests/test_mutants.py and below, through the grader.
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, write_notebook
-from mutants import Mutant, all_mutants, write
 
-from grader.causes import find_causes
-from grader.detect import Detection
+from grader.diagnose.causes import find_causes
+from grader.diagnose.locate import Locator
 from grader.extract import extract_functions
-from grader.grade import Grader
-from grader.load import Cell, Submission, load_submission
-from grader.locate import Locator
-from grader.render import RENDERERS, place
-from grader.sandbox import Limits
+from grader.feedback import RENDERERS
+from grader.feedback.blocks import place
+from grader.load import load_submission
+from grader.records import Cell, Detection, Submission
 
-BACKWARD = "backward_propagation_with_regularization"
+from conftest import BACKWARD, EXAMPLES, write_notebook
+from mutants import Mutant, all_mutants, write
 
 
 def no_ancestors(output: str) -> set[str]:
@@ -51,12 +49,6 @@ def test_a_detection_downstream_of_an_explained_output_is_skipped():
     found = {"a.upstream": [detection("dZ2", part="whole")], "a.downstream": [detection("dW2")]}
     causes = find_causes(found, lambda output: {"dZ2"} if output == "dW2" else set())
     assert [cause.candidates[0][0] for cause in causes] == ["a.upstream"]
-
-
-@pytest.fixture(scope="module")
-def grader():
-    with Grader("regularization", Limits(wall_seconds=3)) as opened:
-        yield opened
 
 
 def locator_for(grader, source: str) -> Locator:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from grader.extract import extract_functions
-from grader.load import Cell, Submission
+from grader.records import Cell, Submission
 
 
 def submission(*sources: str) -> Submission:

@@ -10,17 +10,16 @@ import json
 import time
 
 import pytest
-from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.extract import extract_functions
 from grader.grade import Grader
 from grader.load import load_submission
-from grader.sandbox import Limits
+from grader.records import Limits
 
-COST = "compute_cost_with_regularization"
-BACKWARD = "backward_propagation_with_regularization"
+from conftest import BACKWARD, COST, EXAMPLES
+
 FUNCTIONS = [COST, BACKWARD]
 WALL_SECONDS = 1.0
 FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None,

@@ -5,21 +5,13 @@ import json
 import shutil
 
 import pytest
-from conftest import EXAMPLES, write_notebook
 
+from grader.assignment.catalog import builtin_assignments_folder
+from grader.feedback.result_json import to_json
 from grader.grade import Grader
-from grader.result import to_json
-from grader.sandbox import Limits
-from grader.spec import builtin_assignments_folder
+from grader.records import Limits
 
-BACKWARD = "backward_propagation_with_regularization"
-COST = "compute_cost_with_regularization"
-
-
-@pytest.fixture(scope="module")
-def grader():
-    with Grader("regularization", Limits(wall_seconds=3)) as opened:
-        yield opened
+from conftest import BACKWARD, COST, EXAMPLES, write_notebook
 
 
 def graded_cells(name: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import EXAMPLES, ROOT
 
 SUPERVISOR = r'''

@@ -5,26 +5,24 @@ import json
 import os
 
 import pytest
-from conftest import ROOT
 
 from grader import __version__
-from grader.grade import Grader
-from grader.render import RENDERERS
-from grader.sandbox import Limits
+from grader.feedback import RENDERERS
+
+from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = ["np_sum_mistake", "incomplete", "uses_global"]
 
 
 @pytest.fixture(scope="module")
-def results():
-    with Grader("regularization", Limits(wall_seconds=3)) as grader:
-        previous = os.getcwd()
-        os.chdir(ROOT)  # results carry the path as given: keep it relative and stable
-        try:
-            yield {name: grader.grade(f"submissions_example/{name}.ipynb") for name in CASES}
-        finally:
-            os.chdir(previous)
+def results(grader):
+    previous = os.getcwd()
+    os.chdir(ROOT)  # results carry the path as given: keep it relative and stable
+    try:
+        yield {name: grader.grade(f"submissions_example/{name}.ipynb") for name in CASES}
+    finally:
+        os.chdir(previous)
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -7,12 +7,10 @@ import re
 from dataclasses import replace
 from html.parser import HTMLParser
 
-from grader.checks import CheckResult
-from grader.diagnose import Finding
-from grader.extract import Location
-from grader.outdir import AssignmentInfo, ExerciseInfo
-from grader.reports import GRADER_FAILURE, ClassReport
-from grader.result import ExerciseResult, SubmissionResult
+from grader.batch.outdir import AssignmentInfo, ExerciseInfo
+from grader.batch.reports import ClassReport
+from grader.records import CheckResult, ExerciseResult, Finding, Location, SubmissionResult
+from grader.scoring import GRADER_FAILURE
 
 INFO = AssignmentInfo("regularization", "Regularization", "0" * 64,
                       (ExerciseInfo("cost", "Cost", 3.0), ExerciseInfo("backward", "Backward", 7.0)))

@@ -13,11 +13,12 @@ import shutil
 import subprocess
 import sys
 
-import elsewhere
 import pytest
-from conftest import EXAMPLES, ROOT
 
 from grader.sandbox import LAYERS
+
+import elsewhere
+from conftest import EXAMPLES, ROOT
 
 
 @pytest.fixture(params=elsewhere.PLACES, ids=lambda place: place.name.replace(" ", "-"))

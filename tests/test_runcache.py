@@ -6,16 +6,17 @@ import re
 
 import numpy as np
 import pytest
-from conftest import write_notebook
 from test_grade import BACKWARD, CORRECT, COST, DW2_CORRECT, IMPORTS
 
 from grader import grade
 from grader.diagnose import run_detectors
+from grader.feedback.result_json import to_json
 from grader.grade import Grader
+from grader.records import CallOutcome, Limits, RaisedError, RunFailure, RunOutcome
 from grader.repeats import RepeatCache
-from grader.result import to_json
 from grader.runcache import RunCache, RunKey
-from grader.sandbox import CallOutcome, Limits, RaisedError, RunFailure, RunOutcome
+
+from conftest import write_notebook
 
 # dW2 transposed: a shape error on the probes with non-square W2, a wrong value on the others.
 TRANSPOSED = CORRECT[BACKWARD].replace(DW2_CORRECT, "dW2 = 1./m * np.dot(dZ2, A1.T) + lambd / m * W2.T")
@@ -134,8 +135,8 @@ def test_only_what_comes_back_is_kept_and_the_least_recently_used_makes_room():
     ("return [x, x]", "return [[x], x]", False),
 ])
 def test_keys_tell_apart_every_difference_of_code_but_comments_and_blank_lines(first, second, same):
+    from grader.records import Job
     from grader.runcache import run_key
-    from grader.sandbox import Job
 
     def key(body: str) -> RunKey:
         source = f"def f(x):\n\n    {body}\n"

@@ -11,10 +11,8 @@ import tempfile
 import textwrap
 import time
 
-import elsewhere
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from grader import sandbox
 from grader.sandbox import (
@@ -29,6 +27,9 @@ from grader.sandbox import (
     format_layers,
 )
 from grader.sandbox.codec import Unsupported
+
+import elsewhere
+from conftest import ROOT
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)

@@ -6,10 +6,11 @@ import shutil
 import pytest
 import yaml
 
+from grader.assignment.catalog import builtin_assignments_folder
+from grader.assignment.loader import load_assignment
 from grader.extract import extract_functions
-from grader.load import Cell, Submission
-from grader.served import serving
-from grader.spec import builtin_assignments_folder, load_assignment
+from grader.extract.served import serving
+from grader.records import Cell, Submission
 
 BUILTIN = builtin_assignments_folder() / "regularization"
 FUNCTION = "def graded(A3, Y):\n    return compute_cost(A3, Y) + sigmoid(A3).sum()"

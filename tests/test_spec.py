@@ -6,8 +6,9 @@ import shutil
 import pytest
 import yaml
 
+from grader.assignment.catalog import builtin_assignments_folder, find_assignment
+from grader.assignment.loader import load_assignment
 from grader.errors import SpecError
-from grader.spec import builtin_assignments_folder, find_assignment, load_assignment
 
 BUILTIN = builtin_assignments_folder() / "regularization"
 
@@ -23,10 +24,11 @@ def test_builtin_assignment_loads_with_probes_and_references():
     assert "def compute_cost" in assignment.helper_source
 
 
-def test_detected_from_function_names_or_given_by_name():
-    assert find_assignment(None, "def backward_propagation_with_regularization(") == BUILTIN
-    assert find_assignment("regularization") == BUILTIN
-    with pytest.raises(SpecError):
+def test_given_by_name_folder_or_spec_file():
+    assert find_assignment("regularization").folder == BUILTIN
+    assert find_assignment(str(BUILTIN)).folder == BUILTIN
+    assert find_assignment(str(BUILTIN / "assignment.yaml")).folder == BUILTIN
+    with pytest.raises(SpecError, match="no assignment named"):
         find_assignment("no-such-assignment")
 
 
@@ -53,7 +55,17 @@ def spec_copy(tmp_path):
         (lambda d: d["exercises"][0]["checks"][0].update(check="no-such-check"), "unknown check"),
         (lambda d: d["exercises"][0]["checks"][0].update(options={"bogus": 1}), "no option"),
         (lambda d: d["exercises"][0].update(points=99), "add up to"),
-        (lambda d: d["exercises"][0].update(returns="tuple"), "must be 'number' or 'dict'"),
+        (lambda d: d["exercises"][0].update(returns="tuple"), "must be number, array, dict or {tuple"),
+        (lambda d: d["exercises"][0].update(returns={"tuple": ["a", "b"]}), "with no keys: list"),
+        (lambda d: d["exercises"][0].pop("keys") and d["exercises"][0].update(returns={"tuple": ["a", "a"]}),
+         "two elements have the same name"),
+        (lambda d: d["exercises"][0].pop("keys") and d["exercises"][0].update(returns={"tuple": ["a", {"b": 3}]}),
+         "an element is"),
+        (lambda d: d["exercises"][1]["checks"][2]["options"].update(parts="solution.py:no_such_parts"),
+         "exercises\\[1\\].*no function 'no_such_parts'"),
+        (lambda d: d["exercises"][1]["checks"][3]["options"].pop("gradients"), "needs option 'gradients'"),
+        (lambda d: d["mistakes"].update({"not-a-general-finding": {"title": "t", "explanation": "e", "fix": "f"}}),
+         "not an id of a general finding"),
         (lambda d: d["exercises"][0].update(reference="solution.py:nothing_here"), "no function"),
         (lambda d: d["exercises"][0].update(baseline={"mu": 0}), "not a parameter"),
         (lambda d: d["exercises"][1].update(mistakes=["grad.not-a-real-mistake"]), "no prose"),

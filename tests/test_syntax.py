@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ast
 
-from conftest import ROOT
+from grader.extract.syntax import depth, walk
 
-from grader.syntax import depth, walk
+from conftest import ROOT
 
 
 def test_walk_visits_what_ast_walk_visits_in_the_same_order():

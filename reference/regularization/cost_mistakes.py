@@ -15,10 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.checks import Trial
-from grader.detect import Detection, detects
-from grader.patterns import ABSOLUTE, POWERS, RELATIVE, describe_factor, is_zero
-from grader.spec import Exercise
+from grader.authoring import ABSOLUTE, POWERS, RELATIVE, Detection, Exercise, Trial, describe_factor, detects, is_zero
 
 from .mistakes import _baseline_errors, _complete, _m, _Term, _terms
 
@@ -55,7 +52,7 @@ class _Penalty:
 
     @property
     def factor(self) -> str:
-        return describe_factor(self.k, self.power)
+        return describe_factor(self.k, self.power, "m")
 
     @property
     def scaled(self) -> bool:
@@ -132,7 +129,7 @@ def _fit_penalty(trials: Sequence[Trial]) -> _Penalty | None:
 
 def _laws(ratios: np.ndarray, ms: np.ndarray) -> list[tuple[float, int] | None]:
     """Per column of ratios [probe, way]: (k, p) with ratio = k·m^p on every probe, exactly, the simplest p
-    first (as grader.patterns.power_law does for one column); None where no law fits."""
+    first (as grader.authoring.power_law does for one column); None where no law fits."""
     laws: list[tuple[float, int] | None] = [None] * ratios.shape[1]
     for power in POWERS:
         if power and len(set(ms.tolist())) < 2:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 
-from grader.checks import Trial
-from grader.detect import Detection, detects
-from grader.patterns import describe_factor, factor, is_zero, power_law, same
-from grader.spec import Exercise
+from grader.authoring import Detection, Exercise, Trial, describe_factor, detects, factor, is_zero, power_law, same
 
 WEIGHT_GRADIENTS = {"dW1": 2, "dW2": 6, "dW3": 10}  # output → index of its W in the cache
 BIAS_GRADIENTS = {"db1": 3, "db2": 7, "db3": 11}
@@ -104,7 +100,7 @@ def _example(term: _Term) -> str:
 
 def _law_text(ratios: list[float], terms: list[_Term]) -> tuple[float, int, str] | None:
     law = power_law(ratios, [term.m for term in terms])
-    return None if law is None else (law[0], law[1], describe_factor(*law))
+    return None if law is None else (law[0], law[1], describe_factor(*law, "m"))
 
 
 def _is_one(k: float, power: int) -> bool:

@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-import elsewhere  # noqa: E402
 from test_attacks import run_batch  # noqa: E402
+
+import elsewhere  # noqa: E402
 
 
 def symlinks_into_the_project(folder: Path) -> tuple[Path, ...]:

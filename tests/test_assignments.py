@@ -1,0 +1,187 @@
+"""An assignment is a folder: a throw-away second one is detected, graded (tuple returns too), packaged,
+and refused at load, with the file and key, when a reference in it is broken."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import __version__
+from grader.assignment import catalog
+from grader.assignment.loader import load_assignment
+from grader.errors import SpecError
+from grader.extract import defined_functions
+from grader.grade import Grader
+from grader.records import Limits
+
+from conftest import EXAMPLES, ROOT, write_notebook
+
+SPEC = """\
+name: scaling
+title: "Scale, shift and summarise"
+helpers: {source: provided.py, serves: [scaling_utils]}
+detectors: [mistakes.py]
+exercises:
+  - function: scale_and_shift
+    parameters: [x, k]
+    points: 3
+    reference: solution.py:scale_and_shift
+    probes: probes.py:probes
+    returns: {tuple: [scaled, {stats: {keys: [mean, total]}}]}
+    checks:
+      - {check: returns, title: "returns (scaled, {mean, total})", points: 1}
+      - {check: values, title: "every output", points: 2}
+mistakes:
+  uses-notebook-global:
+    title: "Reads a notebook variable"
+    explanation: "`{function}` reads `{names}` from the notebook."
+    fix: "Pass `{names}` in, or compute it inside."
+"""
+SOLUTION = """\
+import numpy as np
+
+
+def scale_and_shift(x, k):
+    y = k * x + 1.0
+    return y, {"mean": float(np.mean(y)), "total": float(np.sum(y))}
+"""
+PROBES = """\
+import numpy as np
+
+
+def probes():
+    return [{"name": f"{n} values, k = {k}", "arguments": (np.arange(n, dtype=float) - 1.5, float(k))}
+            for n, k in ((4, 2), (3, -1), (6, 0.5))]
+"""
+
+
+def make_assignment(folder: Path, spec: str = SPEC) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "assignment.yaml").write_text(spec)
+    (folder / "solution.py").write_text(SOLUTION)
+    (folder / "probes.py").write_text(PROBES)
+    (folder / "provided.py").write_text("def double(x):\n    return 2 * x\n")
+    (folder / "mistakes.py").write_text("from grader.authoring import Detection, detects  # noqa: F401\n")
+    return folder
+
+
+@pytest.fixture
+def scaling(tmp_path) -> Path:
+    return make_assignment(tmp_path / "scaling")
+
+
+def student(tmp_path: Path, body: str) -> Path:
+    return write_notebook(tmp_path / "student.ipynb", "import numpy as np", textwrap.dedent(body))
+
+
+def test_a_folder_with_an_assignment_yaml_is_an_assignment_and_a_tuple_is_graded_output_by_output(scaling, tmp_path):
+    right = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            y = k * x + 1.0
+            return y, {"mean": np.mean(y), "total": np.sum(y)}
+        """)
+    with Grader(scaling, Limits(wall_seconds=3)) as grader:
+        assert grader.assignment.exercises[0].keys == ("scaled", "stats.mean", "stats.total")
+        assert grader.grade(right).score == 3
+        wrong = student(tmp_path, """\
+            def scale_and_shift(x, k):
+                y = k * x + 1.0
+                return y, {"mean": np.mean(y) + 1, "total": np.sum(y)}
+            """)
+        result = grader.grade(wrong)
+    (exercise,) = result.exercises
+    assert exercise.score == pytest.approx(1 + 2 * 2 / 3, abs=0.01)  # one output of three wrong in "every output"
+    (finding,) = exercise.findings
+    assert finding.outputs == ("stats.mean",) and '"mean": np.mean(y) + 1' in finding.location.code
+
+
+def test_a_tuple_of_the_wrong_length_is_a_wrong_type_naming_what_is_expected(scaling, tmp_path):
+    short = student(tmp_path, "def scale_and_shift(x, k):\n    return k * x + 1.0,\n")
+    with Grader(scaling, Limits(wall_seconds=3)) as grader:
+        (finding,) = grader.grade(short).exercises[0].findings
+    assert finding.id == "wrong-type"
+    assert "a tuple of 1, not a tuple of 2 (scaled, stats)" in finding.evidence
+
+
+def test_the_assignment_words_general_findings_its_own_way(scaling, tmp_path):
+    global_reader = write_notebook(tmp_path / "g.ipynb", "k0 = np.ones(3)",
+                                   "def scale_and_shift(x, k):\n    return k0 * x, {'mean': 0.0, 'total': 0.0}\n")
+    with Grader(scaling, Limits(wall_seconds=3)) as grader:
+        (finding,) = grader.grade(global_reader).exercises[0].findings
+    assert finding.title == "Reads a notebook variable" and finding.fix == "Pass `k0` in, or compute it inside."
+
+
+@pytest.fixture
+def two_builtins(tmp_path, monkeypatch, scaling) -> Path:
+    """A catalogue of two built-in assignments: this one and the shipped regularization."""
+    root = tmp_path / "builtin"
+    root.mkdir()
+    (root / "regularization").symlink_to(catalog.builtin_assignments_folder() / "regularization")
+    (root / "scaling").symlink_to(scaling)
+    monkeypatch.setattr(catalog, "builtin_assignments_folder", lambda: root)
+    return root
+
+
+def test_detection_picks_the_assignment_whose_functions_the_notebook_defines_and_says_why(two_builtins, tmp_path):
+    mine = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")
+    choice = catalog.find_assignment(None, defined_functions([str(mine)]))
+    assert choice.folder.name == "scaling" and "scale_and_shift" in choice.reason and "1 of its 1" in choice.reason
+    regularization = catalog.find_assignment(None, defined_functions([str(EXAMPLES / "correct.ipynb")]))
+    assert regularization.folder.name == "regularization" and "2 of its 2" in regularization.reason
+
+
+def test_detection_needs_the_signature_and_refuses_a_tie(two_builtins, tmp_path):
+    wrong_arity = student(tmp_path, "def scale_and_shift(x):\n    return x\n")
+    with pytest.raises(SpecError, match="defines no function of any built-in assignment"):
+        catalog.find_assignment(None, defined_functions([str(wrong_arity)]))
+    shutil.copytree(two_builtins / "scaling", two_builtins / "scaling_copy")
+    tie = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")
+    with pytest.raises(SpecError, match="fits scaling and scaling_copy equally"):
+        catalog.find_assignment(None, defined_functions([str(tie)]))
+
+
+def test_a_broken_reference_anywhere_in_a_spec_fails_at_load_with_the_file_and_key(tmp_path):
+    for name, (broken, fixed), key in [
+            ("reference", ("solution.py:scale_and_shift", "solution.py:scale"), r"exercises\[0\]\.reference"),
+            ("probes", ("probes.py:probes", "probes.py:probe_list"), r"exercises\[0\]\.probes"),
+            ("check", ("points: 2}", "points: 2, options: {outputs: [scaled]}}"), None)]:
+        folder = make_assignment(tmp_path / name, SPEC.replace(broken, fixed))
+        if key is None:  # not broken: a check option of the right type loads
+            assert load_assignment(folder).exercises[0].checks[1].options == {"outputs": ["scaled"]}
+            continue
+        with pytest.raises(SpecError, match=rf"{folder.name}/assignment.yaml: {key}: .* has no function"):
+            load_assignment(folder)
+    detectors = make_assignment(tmp_path / "detectors", SPEC.replace("[mistakes.py]", "[no_such_file.py]"))
+    with pytest.raises(SpecError, match="detectors: cannot load no_such_file.py"):
+        load_assignment(detectors)
+
+
+def test_pip_install_ships_every_assignment_folder(tmp_path):
+    """Packaging: a wheel of the project with a second assignment folder added holds both, whole."""
+    copy = tmp_path / "project"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout: the files to package are not known")
+    for name in tracked:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    make_assignment(copy / "reference" / "scaling")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"),
+                           str(copy)], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "No module named pip" in done.stderr:
+        pytest.skip("pip is not available to this Python")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in ("regularization", "scaling"):
+        shipped = {Path(name).name for name in names if name.startswith(f"grader/reference/{folder}/")}
+        assert shipped == {path.name for path in (copy / "reference" / folder).iterdir() if path.is_file()}
+    assert "grader/py.typed" in names
+    metadata = zipfile.ZipFile(wheel).read(next(name for name in names if name.endswith("METADATA"))).decode()
+    assert f"Version: {__version__}" in metadata.splitlines()  # the one version, grader.__version__
