@@ -681,6 +681,34 @@ def test_student_code_reads_neither_the_grader_nor_its_assignments_and_writes_on
     assert not os.path.exists("/tmp/grader-sandbox-test-canary")
 
 
+def test_the_hidden_folders_are_the_whole_grader_package_and_the_assignments_beside_it():
+    # The sandbox's modules sit one and two folders down in grader/: what is hidden is grader/ itself.
+    hidden = sandbox._hidden_paths()
+    assert hidden == [os.path.realpath(ROOT / "grader"), os.path.realpath(ROOT / "reference")]
+    allowed = confine.allowed_paths([str(ROOT)], hidden)
+    assert str(ROOT / "tests") in allowed and str(ROOT) not in allowed
+    inside_hidden = [path for path in allowed
+                     if any(path == folder or path.startswith(folder + os.sep) for folder in hidden)]
+    assert inside_hidden == []
+
+
+def test_where_a_readable_root_holds_the_grader_landlock_still_hides_every_grader_file_and_the_assignments(
+        monkeypatch):
+    # As when the grader is installed in site-packages: the checkout itself becomes readable, but for
+    # the grader package and reference/.
+    roots = confine.readable_roots
+    monkeypatch.setattr(confine, "readable_roots", lambda: [*roots(), str(ROOT)])  # the worker inherits it
+    with Worker.start(LIMITS) as exposed:
+        if "landlock-files" not in exposed.layers_in_force:
+            pytest.skip("Landlock is not available on this kernel")
+        if probe(exposed, "try_open", str(ROOT / "tests" / "conftest.py"), "r") != "ok":
+            pytest.skip("the sandbox user cannot read this checkout at all: there is nothing to hide from it")
+        opened = [probe(exposed, "try_open", str(path), "r") for path in (
+            ROOT / "grader" / "errors.py", ROOT / "grader" / "sandbox" / "confine.py",
+            ROOT / "reference" / "regularization" / "solution.py")]
+    assert opened == ["PermissionError"] * 3
+
+
 def test_the_seccomp_filter_denies_escapes_but_allows_threads_and_self_signals(worker):
     if "seccomp" not in worker.layers_in_force:
         pytest.skip(f"seccomp is not in force: {describe_sandbox(worker)}")

@@ -564,7 +564,9 @@ def _remove_tree(path: str) -> None:
 
 def _hidden_paths() -> list[str]:
     """Directories student code must not read: the grader package and the assignments beside or in it."""
-    package = os.path.dirname(os.path.realpath(__file__))
+    package = os.path.dirname(os.path.realpath(__file__))  # the folder of this module's package
+    for _ in range(str(__package__).count(".")):  # up from it to the top package (grader/), however deep
+        package = os.path.dirname(package)
     return [package, os.path.join(os.path.dirname(package), "reference")]
 
 
