@@ -24,11 +24,13 @@ from grader.sandbox import (
     SandboxError,
     Worker,
     WorkerStartError,
-    confine,
     describe_sandbox,
     format_layers,
+    kernel,
 )
 from grader.sandbox.codec import Unsupported
+from grader.sandbox.kernel import landlock
+from grader.sandbox.kernel.landlock import allowed_paths
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)
@@ -650,11 +652,11 @@ def test_every_layer_is_reported_with_a_reason_and_the_description_has_a_line_ea
 def test_the_layers_in_force_match_what_the_kernel_offers(worker):
     in_force = set(worker.layers_in_force)
     details = {layer.name: layer.detail for layer in worker.layers}
-    abi = confine.landlock_abi()
+    abi = kernel.landlock_abi()
     assert ("landlock-files" in in_force) == (abi >= 1), details["landlock-files"]
     if abi < 4:
         assert "landlock-network" not in in_force and "ABI" in details["landlock-network"]
-    if confine.seccomp_architecture() is None:
+    if kernel.seccomp_architecture() is None:
         assert "seccomp" not in in_force and "no system-call table" in details["seccomp"]
     if os.geteuid() == 0:
         # Root never runs student code as root with capabilities.
@@ -685,7 +687,7 @@ def test_the_hidden_folders_are_the_whole_grader_package_and_the_assignments_bes
     # The sandbox's modules sit one and two folders down in grader/: what is hidden is grader/ itself.
     hidden = sandbox._hidden_paths()
     assert hidden == [os.path.realpath(ROOT / "grader"), os.path.realpath(ROOT / "reference")]
-    allowed = confine.allowed_paths([str(ROOT)], hidden)
+    allowed = allowed_paths([str(ROOT)], hidden)
     assert str(ROOT / "tests") in allowed and str(ROOT) not in allowed
     inside_hidden = [path for path in allowed
                      if any(path == folder or path.startswith(folder + os.sep) for folder in hidden)]
@@ -696,15 +698,15 @@ def test_where_a_readable_root_holds_the_grader_landlock_still_hides_every_grade
         monkeypatch):
     # As when the grader is installed in site-packages: the checkout itself becomes readable, but for
     # the grader package and reference/.
-    roots = confine.readable_roots
-    monkeypatch.setattr(confine, "readable_roots", lambda: [*roots(), str(ROOT)])  # the worker inherits it
+    roots = landlock.readable_roots
+    monkeypatch.setattr(landlock, "readable_roots", lambda: [*roots(), str(ROOT)])  # the worker inherits it
     with Worker.start(LIMITS) as exposed:
         if "landlock-files" not in exposed.layers_in_force:
             pytest.skip("Landlock is not available on this kernel")
         if probe(exposed, "try_open", str(ROOT / "tests" / "conftest.py"), "r") != "ok":
             pytest.skip("the sandbox user cannot read this checkout at all: there is nothing to hide from it")
         opened = [probe(exposed, "try_open", str(path), "r") for path in (
-            ROOT / "grader" / "errors.py", ROOT / "grader" / "sandbox" / "confine.py",
+            ROOT / "grader" / "errors.py", ROOT / "grader" / "sandbox" / "kernel" / "plan.py",
             ROOT / "reference" / "regularization" / "solution.py")]
     assert opened == ["PermissionError"] * 3
 
@@ -762,11 +764,10 @@ def test_the_environment_the_grader_started_with_is_not_in_proc_either(tmp_path)
     script = textwrap.dedent(f"""\
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from grader.sandbox import confine
-        from grader.sandbox import Job, Limits, Worker
+        from grader.sandbox import Job, Limits, Worker, kernel
         source = "def environ():\\n    return open('/proc/self/environ', 'rb').read().decode('latin-1')\\n"
         # Without Landlock, nothing hides /proc from the child.
-        with Worker.start(Limits(wall_seconds=2), without=confine.LANDLOCK) as worker:
+        with Worker.start(Limits(wall_seconds=2), without=kernel.LANDLOCK) as worker:
             print(repr(worker.run(Job(source, "<s>", "environ", ((),), {{}})).calls[0]))
         """)
     done = subprocess.run([system.executable, "-c", script], capture_output=True, text=True, timeout=60,
@@ -795,10 +796,10 @@ def test_every_run_starts_from_the_same_random_state_and_no_leftover_state():
 
 
 @pytest.mark.parametrize("left_out", [
-    frozenset(confine.LANDLOCK),
+    frozenset(kernel.LANDLOCK),
     frozenset({"seccomp"}),
     frozenset({"scratch-tmpfs", "network-namespace", "ipc-namespace"}),
-    frozenset(confine.KERNEL_LAYERS),
+    frozenset(kernel.KERNEL_LAYERS),
 ])
 def test_a_worker_without_some_layers_says_so_and_still_grades(left_out):
     with Worker.start(LIMITS, without=left_out) as reduced:
@@ -823,8 +824,8 @@ def test_a_child_that_cannot_apply_its_layers_never_runs_the_student_code(monkey
         return dataclasses.replace(real_plan(*arguments, **keywords), seccomp_template=b"",
                                    layers=frozenset({"seccomp"}))
 
-    real_plan = confine.candidate_plan
-    monkeypatch.setattr(confine, "candidate_plan", broken_plan)
+    real_plan = kernel.candidate_plan
+    monkeypatch.setattr(kernel, "candidate_plan", broken_plan)
     monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (None, None))
     with Worker.start(LIMITS) as broken:
         assert "seccomp" in broken.layers_in_force
@@ -926,8 +927,8 @@ def test_as_a_container_s_root_without_cap_dac_read_search_a_user_who_cannot_rea
     assert "unprivileged-user" not in layers and "no-capabilities" in layers, details
     assert details["unprivileged-user"].startswith("stays root (without capabilities), because uid 65534 cannot read ")
     assert report["identity"] == "(0, 0)" and report["capabilities"] == "0"
-    assert ("landlock-files" in layers) == (confine.landlock_abi() >= 1), details
-    assert ("seccomp" in layers) == (confine.seccomp_architecture() is not None), details
+    assert ("landlock-files" in layers) == (kernel.landlock_abi() >= 1), details
+    assert ("seccomp" in layers) == (kernel.seccomp_architecture() is not None), details
     assert report["scratch"] == "'ok'"
 
 

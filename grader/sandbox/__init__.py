@@ -9,7 +9,7 @@ unpickled; every message is checked field by field when it arrives (see the `_*_
 functions).
 
 Layers (DESIGN.md §5): when it starts, the worker probes in a throw-away child which kernel
-layers this system allows (grader/confine.py) and tells the grader (`Worker.layers`); every
+layers this system allows (grader/sandbox/kernel/) and tells the grader (`Worker.layers`); every
 child then applies exactly those before running student code, or does not run it.
 """
 
@@ -46,10 +46,10 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from grader.errors import SandboxError, WorkerStartError
+from grader.errors import LayerError, SandboxError, WorkerStartError
 from grader.lifetime import die_with_parent
 from grader.records import CallOutcome, Job, Layer, Limits, RaisedError, RunFailure, RunOutcome
-from grader.sandbox import confine, identity, startup
+from grader.sandbox import identity, kernel, startup
 from grader.sandbox.codec import (
     MAX_DEPTH,
     DecodeError,
@@ -81,12 +81,12 @@ _SETUP_FAILED = 71  # exit status of a child that could not apply its layers
 _PROBE_ATTEMPTS = 8
 # Every layer, in the order they are described; see describe_sandbox().
 LAYERS = (
-    "clean-worker", "closed-fds", "clean-environment", "rlimits", *confine.NAMESPACES, confine.SCRATCH_TMPFS,
-    confine.UNPRIVILEGED_USER, confine.NO_CAPABILITIES, "no-new-privileges", *confine.LANDLOCK, confine.SECCOMP,
+    "clean-worker", "closed-fds", "clean-environment", "rlimits", *kernel.NAMESPACES, kernel.SCRATCH_TMPFS,
+    kernel.UNPRIVILEGED_USER, kernel.NO_CAPABILITIES, "no-new-privileges", *kernel.LANDLOCK, kernel.SECCOMP,
     "non-dumpable-grader", "strict-decoder",
 )
 # Layers a caller may leave out, to measure what each costs or to test a fallback.
-OPTIONAL_LAYERS = frozenset({"clean-environment", "rlimits", *confine.KERNEL_LAYERS})
+OPTIONAL_LAYERS = frozenset({"clean-environment", "rlimits", *kernel.KERNEL_LAYERS})
 # The private package names grader.spec loads instructor modules under.
 _REFERENCE_MODULE_PREFIX = "_grader_assignment_"
 _FAILURE_KINDS = frozenset(
@@ -140,7 +140,7 @@ class Worker:
         settings = _Settings(limits, identity.requested_user(user) if os.geteuid() == 0 else None, frozenset(without))
         _remove_leftovers()
         # Non-dumpable: the grader's own user cannot ptrace it or read /proc/PID/mem.
-        problem = confine.make_grader_non_dumpable()
+        problem = kernel.make_grader_non_dumpable()
         grader_layers = (
             Layer("non-dumpable-grader", problem is None,
                   "the grader cannot be traced, core-dumped or read through /proc/PID/mem by its own user"
@@ -199,7 +199,7 @@ class Worker:
     @property
     def sandbox_user(self) -> str:
         """Which user the children run as, and why that one (the unprivileged-user layer's line)."""
-        return next(layer.detail for layer in self.layers if layer.name == confine.UNPRIVILEGED_USER)
+        return next(layer.detail for layer in self.layers if layer.name == kernel.UNPRIVILEGED_USER)
 
     @property
     def layers_in_force(self) -> tuple[str, ...]:
@@ -435,7 +435,7 @@ def _worker_main(settings: _Settings, job_fd: int, reply_fd: int) -> None:
         try:
             scratch_base, reference_modules = _prepare_worker(settings, job_fd, reply_fd)
             plan, layers = _decide(settings, scratch_base, reference_modules)
-            plan = confine.drop_bounding_set(plan)
+            plan = kernel.drop_bounding_set(plan)
         except Exception as error:  # whatever stopped the start, the grader hears which step and why
             write_frame(reply_fd, encode(_start_failure_to_wire(startup.failure_text(error))))
             return
@@ -570,15 +570,15 @@ def _hidden_paths() -> list[str]:
     return [package, os.path.join(os.path.dirname(package), "reference")]
 
 
-def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> tuple[confine.Plan, tuple[Layer, ...]]:
+def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> tuple[kernel.Plan, tuple[Layer, ...]]:
     """Find the layers this system allows, by applying them in throw-away children; describe them."""
     # As root: the sandbox user where this user namespace maps it, else another uid it maps, else none.
     switch = identity.choose_switch(settings.user, identity.read_id_maps()) if settings.user is not None else None
-    plan = confine.candidate_plan(switch.uid if switch else None, switch.gid if switch else None,
+    plan = kernel.candidate_plan(switch.uid if switch else None, switch.gid if switch else None,
                                   settings.limits.scratch_bytes, settings.without, scratch_base, _hidden_paths())
     details = dict(plan.details)
     if switch is not None and switch.uid is None:
-        details[confine.UNPRIVILEGED_USER] = switch.detail
+        details[kernel.UNPRIVILEGED_USER] = switch.detail
     unreadable = None
     for _ in range(_PROBE_ATTEMPTS):
         failed, unreadable = _probe(plan, settings, scratch_base)
@@ -586,23 +586,23 @@ def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> t
             layer, message = failed
             plan = _without_layer(plan, layer, settings.without)
             details[layer] = (f"stays root (without capabilities), because {message.removeprefix(layer + ': ')}"
-                              if layer == confine.UNPRIVILEGED_USER and plan.root else f"not available here: {message}")
+                              if layer == kernel.UNPRIVILEGED_USER and plan.root else f"not available here: {message}")
             continue
-        if unreadable is not None and confine.UNPRIVILEGED_USER in plan.layers:
+        if unreadable is not None and kernel.UNPRIVILEGED_USER in plan.layers:
             reason = f"uid {plan.uid} cannot read {unreadable}"
-            if not plan.keep_read_search and confine.LANDLOCK_FILES in plan.layers and confine.can_keep_read_search():
+            if not plan.keep_read_search and kernel.LANDLOCK_FILES in plan.layers and kernel.can_keep_read_search():
                 # Landlock already limits reads to the installation: let the user read it.
                 plan = dataclasses.replace(plan, keep_read_search=True,
-                                           layers=plan.layers - {confine.NO_CAPABILITIES})
-                details[confine.NO_CAPABILITIES] = (f"keeps CAP_DAC_READ_SEARCH only, because {reason}; "
+                                           layers=plan.layers - {kernel.NO_CAPABILITIES})
+                details[kernel.NO_CAPABILITIES] = (f"keeps CAP_DAC_READ_SEARCH only, because {reason}; "
                                                     "Landlock limits what it can read")
             else:
-                plan = _without_layer(plan, confine.UNPRIVILEGED_USER, settings.without)
+                plan = _without_layer(plan, kernel.UNPRIVILEGED_USER, settings.without)
                 plan = dataclasses.replace(plan, keep_read_search=False,
-                                           layers=plan.layers | ({confine.NO_CAPABILITIES} - settings.without))
-                details[confine.UNPRIVILEGED_USER] = (f"stays root (without capabilities), because {reason}: "
+                                           layers=plan.layers | ({kernel.NO_CAPABILITIES} - settings.without))
+                details[kernel.UNPRIVILEGED_USER] = (f"stays root (without capabilities), because {reason}: "
                                                       "install Python where that user can read it")
-                details.pop(confine.NO_CAPABILITIES, None)
+                details.pop(kernel.NO_CAPABILITIES, None)
             continue
         break
     else:  # never settled: a bug, and no reason to run student code with fewer layers than it could
@@ -612,29 +612,29 @@ def _decide(settings: _Settings, scratch_base: str, reference_modules: int) -> t
     return plan, _describe(plan, settings, details, reference_modules, switch.detail if switch else "")
 
 
-def _without_layer(plan: confine.Plan, layer: str, without: frozenset[str]) -> confine.Plan:
+def _without_layer(plan: kernel.Plan, layer: str, without: frozenset[str]) -> kernel.Plan:
     """Return the plan without a layer that failed, and without the layers that need it."""
     added = set()
-    if layer == confine.SECCOMP and confine.NETWORK_NAMESPACE not in without:
-        added.add(confine.NETWORK_NAMESPACE)  # only left out because seccomp denied sockets
+    if layer == kernel.SECCOMP and kernel.NETWORK_NAMESPACE not in without:
+        added.add(kernel.NETWORK_NAMESPACE)  # only left out because seccomp denied sockets
     removed = {layer}
-    if layer in confine.LANDLOCK:
-        removed |= set(confine.LANDLOCK)
-    if layer == confine.USER_NAMESPACE and not plan.root:
-        removed |= {confine.NETWORK_NAMESPACE, confine.IPC_NAMESPACE, confine.SCRATCH_TMPFS}
+    if layer in kernel.LANDLOCK:
+        removed |= set(kernel.LANDLOCK)
+    if layer == kernel.USER_NAMESPACE and not plan.root:
+        removed |= {kernel.NETWORK_NAMESPACE, kernel.IPC_NAMESPACE, kernel.SCRATCH_TMPFS}
     ruleset_fd = plan.ruleset_fd
-    if confine.LANDLOCK_FILES in removed and ruleset_fd >= 0:
+    if kernel.LANDLOCK_FILES in removed and ruleset_fd >= 0:
         os.close(ruleset_fd)
         ruleset_fd = -1
-    keep_read_search = plan.keep_read_search and confine.LANDLOCK_FILES not in removed
+    keep_read_search = plan.keep_read_search and kernel.LANDLOCK_FILES not in removed
     uid, gid = plan.uid, plan.gid
-    if layer == confine.UNPRIVILEGED_USER and plan.root:
+    if layer == kernel.UNPRIVILEGED_USER and plan.root:
         uid, gid = os.getuid(), os.getgid()  # what the scratch folder and its tmpfs then belong to
     return dataclasses.replace(plan, layers=(plan.layers | added) - removed, ruleset_fd=ruleset_fd,
                                keep_read_search=keep_read_search, uid=uid, gid=gid)
 
 
-def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[tuple[str, str] | None, str | None]:
+def _probe(plan: kernel.Plan, settings: _Settings, scratch_base: str) -> tuple[tuple[str, str] | None, str | None]:
     """Apply the plan in a throw-away child and check that it holds.
 
     Returns:
@@ -643,7 +643,7 @@ def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[
     """
     try:
         scratch = _make_scratch(scratch_base, plan)
-    except confine.LayerError as error:
+    except LayerError as error:
         return (error.layer, str(error)), None
     try:
         with startup.step("make the probe's pipe"):
@@ -660,9 +660,9 @@ def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[
             os.setsid()
             report: dict[str, Any]
             try:
-                confine.confine(plan, scratch)
+                kernel.confine(plan, scratch)
                 report = _self_check(plan)
-            except confine.LayerError as error:
+            except LayerError as error:
                 report = {"failed": [error.layer, str(error)[:_MESSAGE_CHARS]]}
             write_frame(write_fd, encode(report))
             status = 0
@@ -680,7 +680,7 @@ def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[
         os.waitpid(pid, 0)
         _remove_tree(scratch)
     if type(answer) is not dict:  # killed while confining: the seccomp filter is the likely cause
-        return (confine.SECCOMP, "the probe died while applying the layers"), None
+        return (kernel.SECCOMP, "the probe died while applying the layers"), None
     failed = answer.get("failed")
     if failed is not None:
         return (str(failed[0]), str(failed[1])), None
@@ -688,23 +688,23 @@ def _probe(plan: confine.Plan, settings: _Settings, scratch_base: str) -> tuple[
     return None, str(unreadable) if unreadable is not None else None
 
 
-def _self_check(plan: confine.Plan) -> dict[str, Any]:
+def _self_check(plan: kernel.Plan) -> dict[str, Any]:
     """In a confined probe: check each layer bites, and that the Python installation is readable."""
     layers = plan.layers
-    if confine.UNPRIVILEGED_USER in layers and os.getuid() == 0:
-        return {"failed": [confine.UNPRIVILEGED_USER, "still root after the switch"]}
+    if kernel.UNPRIVILEGED_USER in layers and os.getuid() == 0:
+        return {"failed": [kernel.UNPRIVILEGED_USER, "still root after the switch"]}
     expected_capabilities = 1 << 2 if plan.keep_read_search else 0  # CAP_DAC_READ_SEARCH
-    if (confine.NO_CAPABILITIES in layers or plan.keep_read_search) and \
-            confine.effective_capabilities() != expected_capabilities:
-        return {"failed": [confine.NO_CAPABILITIES, "capabilities remain after dropping them"]}
-    if confine.LANDLOCK_FILES in layers:
+    if (kernel.NO_CAPABILITIES in layers or plan.keep_read_search) and \
+            kernel.effective_capabilities() != expected_capabilities:
+        return {"failed": [kernel.NO_CAPABILITIES, "capabilities remain after dropping them"]}
+    if kernel.LANDLOCK_FILES in layers:
         try:
             os.close(os.open(os.path.realpath(__file__), os.O_RDONLY))
-            return {"failed": [confine.LANDLOCK_FILES, "the grader's own files stayed readable"]}
+            return {"failed": [kernel.LANDLOCK_FILES, "the grader's own files stayed readable"]}
         except PermissionError:
             pass
-    if confine.SECCOMP in layers and ctypes.CDLL(None).socket(2, 1, 0) != -1:  # AF_INET, SOCK_STREAM
-        return {"failed": [confine.SECCOMP, "a socket could still be created"]}
+    if kernel.SECCOMP in layers and ctypes.CDLL(None).socket(2, 1, 0) != -1:  # AF_INET, SOCK_STREAM
+        return {"failed": [kernel.SECCOMP, "a socket could still be created"]}
     needed = [os.path.dirname(os.__file__)]
     numpy_file = getattr(sys.modules.get("numpy"), "__file__", None)
     if numpy_file:
@@ -717,7 +717,7 @@ def _self_check(plan: confine.Plan) -> dict[str, Any]:
     return {"unreadable": None}
 
 
-def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], reference_modules: int,
+def _describe(plan: kernel.Plan, settings: _Settings, details: dict[str, str], reference_modules: int,
               switch: str) -> tuple[Layer, ...]:
     """Return the worker's layers, in force or not, with a line each (`switch`: the user root's children become)."""
     limits = settings.limits
@@ -735,21 +735,21 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
         "clean-environment": "no environment variables from the grader; HOME and TMPDIR are the scratch directory",
         "rlimits": f"address space +{limits.memory_bytes >> 20} MB, CPU {math.ceil(limits.wall_seconds) + 1} s, "
                    f"files {limits.output_bytes >> 10} KB, {_OPEN_FILES} descriptors, processes, no core",
-        confine.USER_NAMESPACE: "its own user namespace, so an ordinary user can create the others",
-        confine.NETWORK_NAMESPACE: "an empty network namespace: no interface but a loopback that is down",
-        confine.IPC_NAMESPACE: "its own System V IPC and POSIX message queues",
-        confine.SCRATCH_TMPFS: f"scratch is a private tmpfs of {limits.scratch_bytes >> 20} MB and "
-                               f"{confine._TMPFS_INODES} files, gone with the child",
-        confine.UNPRIVILEGED_USER: switch if plan.root else f"the grader's own user ({user}), not root",
-        confine.NO_CAPABILITIES: "empty capability and bounding sets",
+        kernel.USER_NAMESPACE: "its own user namespace, so an ordinary user can create the others",
+        kernel.NETWORK_NAMESPACE: "an empty network namespace: no interface but a loopback that is down",
+        kernel.IPC_NAMESPACE: "its own System V IPC and POSIX message queues",
+        kernel.SCRATCH_TMPFS: f"scratch is a private tmpfs of {limits.scratch_bytes >> 20} MB and "
+                               f"{kernel.TMPFS_INODES} files, gone with the child",
+        kernel.UNPRIVILEGED_USER: switch if plan.root else f"the grader's own user ({user}), not root",
+        kernel.NO_CAPABILITIES: "empty capability and bounding sets",
         "no-new-privileges": "exec cannot grant privileges (setuid bits, file capabilities)",
-        confine.LANDLOCK_FILES: f"Landlock ABI {plan.landlock_abi}: reads only the Python installation and system "
+        kernel.LANDLOCK_FILES: f"Landlock ABI {plan.landlock_abi}: reads only the Python installation and system "
                                 "libraries (not the grader or its assignments), writes only the scratch directory",
-        confine.LANDLOCK_NETWORK: "no TCP bind or connect",
-        confine.LANDLOCK_SCOPE: "no signals or abstract UNIX sockets outside the sandbox",
-        confine.SECCOMP: f"{confine.seccomp_architecture()} filter: {len(confine.DENIED)} system calls denied "
+        kernel.LANDLOCK_NETWORK: "no TCP bind or connect",
+        kernel.LANDLOCK_SCOPE: "no signals or abstract UNIX sockets outside the sandbox",
+        kernel.SECCOMP: f"{kernel.seccomp_architecture()} filter: {len(kernel.DENIED)} system calls denied "
                          "(ptrace, process_vm_*, mount, socket, fork, exec, ...), "
-                         f"{len(confine.RESTRICTED)} restricted (threads only; signals and limits only to itself)",
+                         f"{len(kernel.RESTRICTED)} restricted (threads only; signals and limits only to itself)",
     }
     for name in settings.without:
         details[name] = "left out on request"
@@ -759,13 +759,13 @@ def _describe(plan: confine.Plan, settings: _Settings, details: dict[str, str], 
             continue  # the grader's own, added by Worker
         on = name in in_force
         detail = described[name] if on else details.get(name, "not available here")
-        if name == confine.UNPRIVILEGED_USER and on and plan.keep_read_search:
-            detail += f"; {details.get(confine.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')}"
+        if name == kernel.UNPRIVILEGED_USER and on and plan.keep_read_search:
+            detail += f"; {details.get(kernel.NO_CAPABILITIES, 'keeps CAP_DAC_READ_SEARCH')}"
         layers.append(Layer(name, on, detail))
     return tuple(layers)
 
 
-def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
+def _make_scratch(scratch_base: str, plan: kernel.Plan) -> str:
     """Create a fresh scratch directory for one child, owned by the user the child runs as.
 
     With a scratch tmpfs, each child mounts its own over the directory, in its own mount
@@ -776,19 +776,19 @@ def _make_scratch(scratch_base: str, plan: confine.Plan) -> str:
         StartFailure: The folder cannot be made.
     """
     scratch = _scratch_path(scratch_base)
-    if confine.SCRATCH_TMPFS in plan.layers and os.path.isdir(scratch) and not os.path.islink(scratch):
+    if kernel.SCRATCH_TMPFS in plan.layers and os.path.isdir(scratch) and not os.path.islink(scratch):
         return scratch
     if os.path.lexists(scratch):
         _remove_tree(scratch)
     with startup.step(f"make the scratch folder {scratch}"):
         os.mkdir(scratch, 0o700)
-    if plan.root and confine.UNPRIVILEGED_USER in plan.layers:
+    if plan.root and kernel.UNPRIVILEGED_USER in plan.layers:
         try:
             os.chmod(scratch_base, 0o711)  # the user may pass through the base, not list it
             os.chown(scratch, plan.uid, plan.gid)
         except OSError as error:
             _remove_tree(scratch)
-            raise confine.LayerError(confine.UNPRIVILEGED_USER,
+            raise LayerError(kernel.UNPRIVILEGED_USER,
                                      f"chown scratch to {plan.uid}: {error.strerror}") from None
     return scratch
 
@@ -797,13 +797,13 @@ def _scratch_path(scratch_base: str) -> str:
     return os.path.join(scratch_base, "job")
 
 
-def _remove_scratch(scratch: str, plan: confine.Plan) -> None:
+def _remove_scratch(scratch: str, plan: kernel.Plan) -> None:
     """Remove what a child wrote in its scratch directory (nothing, with a scratch tmpfs: see _make_scratch)."""
-    if confine.SCRATCH_TMPFS not in plan.layers:
+    if kernel.SCRATCH_TMPFS not in plan.layers:
         _remove_tree(scratch)
 
 
-def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan,
+def _run_in_child(jobs: Sequence[Job], settings: _Settings, plan: kernel.Plan,
                   scratch_base: str) -> Iterator[tuple[_ChildReport, bytes]]:
     """Fork a child for the jobs, collect its messages within the limits, and clean up.
 
@@ -1041,7 +1041,7 @@ def _on_alarm(signum: int, frame: types.FrameType | None) -> NoReturn:
     raise _WallTimeout
 
 
-def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, result_fd: int,
+def _child_main(jobs: Sequence[Job], settings: _Settings, plan: kernel.Plan, result_fd: int,
                 output_fds: Sequence[int], scratch: str, worker_pid: int,
                 exit: Callable[[int], NoReturn] = os._exit) -> NoReturn:
     """Isolate this freshly forked child, run the jobs, send their messages and exit.
@@ -1059,7 +1059,7 @@ def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, re
     try:
         try:
             _isolate(settings, plan, result_fd, output_fds, scratch, len(jobs), worker_pid)
-        except (confine.LayerError, OSError) as error:
+        except (LayerError, OSError) as error:
             # Fail closed: the student's code never runs with fewer layers than reported.
             message = f"the sandbox could not be set up: {error}"[:_MESSAGE_CHARS]
             send("failure", _failure_to_wire(RunFailure("crashed", message, None, None)))
@@ -1080,7 +1080,7 @@ def _child_main(jobs: Sequence[Job], settings: _Settings, plan: confine.Plan, re
         os.kill(os.getpid(), signal.SIGKILL)  # if even the bound exit was tampered with
 
 
-def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds: Sequence[int], scratch: str,
+def _isolate(settings: _Settings, plan: kernel.Plan, result_fd: int, output_fds: Sequence[int], scratch: str,
              job_count: int, worker_pid: int) -> None:
     """Give the child its own process group, streams, resource limits and layers (the worker cleaned the environment)."""
     limits = settings.limits
@@ -1105,7 +1105,7 @@ def _isolate(settings: _Settings, plan: confine.Plan, result_fd: int, output_fds
         _lower_limit(resource.RLIMIT_NPROC, _process_allowance())
     # Namespaces, user, capabilities, death with the worker (asked after the change of user, which makes
     # the kernel forget it), Landlock, seccomp; then chdir(scratch).
-    confine.confine(plan, scratch, worker_pid)
+    kernel.confine(plan, scratch, worker_pid)
 
 
 def _cpu_seconds(limits: Limits) -> int:
