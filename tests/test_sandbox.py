@@ -28,9 +28,11 @@ from grader.sandbox import (
     format_layers,
     kernel,
 )
+from grader.sandbox import probe as layer_probe
 from grader.sandbox.codec import Unsupported
 from grader.sandbox.kernel import landlock
 from grader.sandbox.kernel.landlock import allowed_paths
+from grader.sandbox.scratch import remove_tree
 
 FILENAME = "<submission>"
 LIMITS = Limits(wall_seconds=1.0)
@@ -519,7 +521,7 @@ def test_a_worker_that_cannot_start_names_the_step_and_the_error_and_still_gives
 
 
 def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_layer(monkeypatch):
-    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
+    monkeypatch.setattr(layer_probe, "_try_plan", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
     with Worker.start(LIMITS) as unsettled:
         with pytest.raises(WorkerStartError, match="could not start: settle the layers: the probe still failed after "
                                                    "8 attempts: seccomp: it keeps failing$"):
@@ -527,7 +529,7 @@ def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_laye
 
 
 def test_a_worker_that_dies_while_starting_says_how(monkeypatch):
-    monkeypatch.setattr(sandbox, "_decide", lambda *arguments: os._exit(9))
+    monkeypatch.setattr(layer_probe, "decide", lambda *arguments: os._exit(9))
     with Worker.start(LIMITS) as dead:
         with pytest.raises(WorkerStartError, match=r"could not start: it died \(exit status 9\)$"):
             dead.layers
@@ -685,7 +687,7 @@ def test_student_code_reads_neither_the_grader_nor_its_assignments_and_writes_on
 
 def test_the_hidden_folders_are_the_whole_grader_package_and_the_assignments_beside_it():
     # The sandbox's modules sit one and two folders down in grader/: what is hidden is grader/ itself.
-    hidden = sandbox._hidden_paths()
+    hidden = layer_probe.hidden_paths()
     assert hidden == [os.path.realpath(ROOT / "grader"), os.path.realpath(ROOT / "reference")]
     allowed = allowed_paths([str(ROOT)], hidden)
     assert str(ROOT / "tests") in allowed and str(ROOT) not in allowed
@@ -826,7 +828,7 @@ def test_a_child_that_cannot_apply_its_layers_never_runs_the_student_code(monkey
 
     real_plan = kernel.candidate_plan
     monkeypatch.setattr(kernel, "candidate_plan", broken_plan)
-    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (None, None))
+    monkeypatch.setattr(layer_probe, "_try_plan", lambda *arguments: (None, None))
     with Worker.start(LIMITS) as broken:
         assert "seccomp" in broken.layers_in_force
         outcome = broken.run(job("add", (1, 2)))
@@ -963,12 +965,12 @@ def test_in_a_user_namespace_that_maps_other_ids_but_not_nobody_the_child_takes_
 def test_removing_a_scratch_tree_never_changes_the_folder_it_is_in(tmp_path):
     # Two graders may remove the same leftover at once: the second finds it gone. Its parent is /tmp.
     tmp_path.chmod(0o1777)
-    sandbox._remove_tree(str(tmp_path / "gone"))
+    remove_tree(str(tmp_path / "gone"))
     locked = tmp_path / "locked"
     (locked / "inner").mkdir(parents=True)
     (locked / "inner" / "file").write_text("x")
     (locked / "inner").chmod(0o500)  # as a student may leave it
-    sandbox._remove_tree(str(locked))
+    remove_tree(str(locked))
     assert not locked.exists()
     assert tmp_path.stat().st_mode & 0o7777 == 0o1777
 
