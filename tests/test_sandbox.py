@@ -22,11 +22,15 @@ from grader.sandbox import (
     SandboxError,
     Worker,
     WorkerStartError,
-    confine,
     describe_sandbox,
     format_layers,
+    kernel,
 )
+from grader.sandbox import probe as layer_probe
 from grader.sandbox.codec import Unsupported
+from grader.sandbox.kernel import landlock
+from grader.sandbox.kernel.landlock import allowed_paths
+from grader.sandbox.scratch import remove_tree
 
 import elsewhere
 from conftest import ROOT
@@ -518,7 +522,7 @@ def test_a_worker_that_cannot_start_names_the_step_and_the_error_and_still_gives
 
 
 def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_layer(monkeypatch):
-    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
+    monkeypatch.setattr(layer_probe, "_try_plan", lambda *arguments: (("seccomp", "seccomp: it keeps failing"), None))
     with Worker.start(LIMITS) as unsettled:
         with pytest.raises(WorkerStartError, match="could not start: settle the layers: the probe still failed after "
                                                    "8 attempts: seccomp: it keeps failing$"):
@@ -526,7 +530,7 @@ def test_a_probe_that_never_settles_stops_the_worker_rather_than_drop_every_laye
 
 
 def test_a_worker_that_dies_while_starting_says_how(monkeypatch):
-    monkeypatch.setattr(sandbox, "_decide", lambda *arguments: os._exit(9))
+    monkeypatch.setattr(layer_probe, "decide", lambda *arguments: os._exit(9))
     with Worker.start(LIMITS) as dead:
         with pytest.raises(WorkerStartError, match=r"could not start: it died \(exit status 9\)$"):
             dead.layers
@@ -651,11 +655,11 @@ def test_every_layer_is_reported_with_a_reason_and_the_description_has_a_line_ea
 def test_the_layers_in_force_match_what_the_kernel_offers(worker):
     in_force = set(worker.layers_in_force)
     details = {layer.name: layer.detail for layer in worker.layers}
-    abi = confine.landlock_abi()
+    abi = kernel.landlock_abi()
     assert ("landlock-files" in in_force) == (abi >= 1), details["landlock-files"]
     if abi < 4:
         assert "landlock-network" not in in_force and "ABI" in details["landlock-network"]
-    if confine.seccomp_architecture() is None:
+    if kernel.seccomp_architecture() is None:
         assert "seccomp" not in in_force and "no system-call table" in details["seccomp"]
     if os.geteuid() == 0:
         # Root never runs student code as root with capabilities.
@@ -680,6 +684,34 @@ def test_student_code_reads_neither_the_grader_nor_its_assignments_and_writes_on
     assert probe(worker, "try_open", os.path.join(np.__path__[0], "__init__.py"), "r") == "ok"
     assert probe(worker, "try_open", "notes.txt", "w") == "ok"  # the scratch directory
     assert not os.path.exists("/tmp/grader-sandbox-test-canary")
+
+
+def test_the_hidden_folders_are_the_whole_grader_package_and_the_assignments_beside_it():
+    # The sandbox's modules sit one and two folders down in grader/: what is hidden is grader/ itself.
+    hidden = layer_probe.hidden_paths()
+    assert hidden == [os.path.realpath(ROOT / "grader"), os.path.realpath(ROOT / "reference")]
+    allowed = allowed_paths([str(ROOT)], hidden)
+    assert str(ROOT / "tests") in allowed and str(ROOT) not in allowed
+    inside_hidden = [path for path in allowed
+                     if any(path == folder or path.startswith(folder + os.sep) for folder in hidden)]
+    assert inside_hidden == []
+
+
+def test_where_a_readable_root_holds_the_grader_landlock_still_hides_every_grader_file_and_the_assignments(
+        monkeypatch):
+    # As when the grader is installed in site-packages: the checkout itself becomes readable, but for
+    # the grader package and reference/.
+    roots = landlock.readable_roots
+    monkeypatch.setattr(landlock, "readable_roots", lambda: [*roots(), str(ROOT)])  # the worker inherits it
+    with Worker.start(LIMITS) as exposed:
+        if "landlock-files" not in exposed.layers_in_force:
+            pytest.skip("Landlock is not available on this kernel")
+        if probe(exposed, "try_open", str(ROOT / "tests" / "conftest.py"), "r") != "ok":
+            pytest.skip("the sandbox user cannot read this checkout at all: there is nothing to hide from it")
+        opened = [probe(exposed, "try_open", str(path), "r") for path in (
+            ROOT / "grader" / "errors.py", ROOT / "grader" / "sandbox" / "kernel" / "plan.py",
+            ROOT / "reference" / "regularization" / "solution.py")]
+    assert opened == ["PermissionError"] * 3
 
 
 def test_the_seccomp_filter_denies_escapes_but_allows_threads_and_self_signals(worker):
@@ -735,11 +767,10 @@ def test_the_environment_the_grader_started_with_is_not_in_proc_either(tmp_path)
     script = textwrap.dedent(f"""\
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from grader.sandbox import confine
-        from grader.sandbox import Job, Limits, Worker
+        from grader.sandbox import Job, Limits, Worker, kernel
         source = "def environ():\\n    return open('/proc/self/environ', 'rb').read().decode('latin-1')\\n"
         # Without Landlock, nothing hides /proc from the child.
-        with Worker.start(Limits(wall_seconds=2), without=confine.LANDLOCK) as worker:
+        with Worker.start(Limits(wall_seconds=2), without=kernel.LANDLOCK) as worker:
             print(repr(worker.run(Job(source, "<s>", "environ", ((),), {{}})).calls[0]))
         """)
     done = subprocess.run([system.executable, "-c", script], capture_output=True, text=True, timeout=60,
@@ -768,10 +799,10 @@ def test_every_run_starts_from_the_same_random_state_and_no_leftover_state():
 
 
 @pytest.mark.parametrize("left_out", [
-    frozenset(confine.LANDLOCK),
+    frozenset(kernel.LANDLOCK),
     frozenset({"seccomp"}),
     frozenset({"scratch-tmpfs", "network-namespace", "ipc-namespace"}),
-    frozenset(confine.KERNEL_LAYERS),
+    frozenset(kernel.KERNEL_LAYERS),
 ])
 def test_a_worker_without_some_layers_says_so_and_still_grades(left_out):
     with Worker.start(LIMITS, without=left_out) as reduced:
@@ -796,9 +827,9 @@ def test_a_child_that_cannot_apply_its_layers_never_runs_the_student_code(monkey
         return dataclasses.replace(real_plan(*arguments, **keywords), seccomp_template=b"",
                                    layers=frozenset({"seccomp"}))
 
-    real_plan = confine.candidate_plan
-    monkeypatch.setattr(confine, "candidate_plan", broken_plan)
-    monkeypatch.setattr(sandbox, "_probe", lambda *arguments: (None, None))
+    real_plan = kernel.candidate_plan
+    monkeypatch.setattr(kernel, "candidate_plan", broken_plan)
+    monkeypatch.setattr(layer_probe, "_try_plan", lambda *arguments: (None, None))
     with Worker.start(LIMITS) as broken:
         assert "seccomp" in broken.layers_in_force
         outcome = broken.run(job("add", (1, 2)))
@@ -899,8 +930,8 @@ def test_as_a_container_s_root_without_cap_dac_read_search_a_user_who_cannot_rea
     assert "unprivileged-user" not in layers and "no-capabilities" in layers, details
     assert details["unprivileged-user"].startswith("stays root (without capabilities), because uid 65534 cannot read ")
     assert report["identity"] == "(0, 0)" and report["capabilities"] == "0"
-    assert ("landlock-files" in layers) == (confine.landlock_abi() >= 1), details
-    assert ("seccomp" in layers) == (confine.seccomp_architecture() is not None), details
+    assert ("landlock-files" in layers) == (kernel.landlock_abi() >= 1), details
+    assert ("seccomp" in layers) == (kernel.seccomp_architecture() is not None), details
     assert report["scratch"] == "'ok'"
 
 
@@ -935,12 +966,12 @@ def test_in_a_user_namespace_that_maps_other_ids_but_not_nobody_the_child_takes_
 def test_removing_a_scratch_tree_never_changes_the_folder_it_is_in(tmp_path):
     # Two graders may remove the same leftover at once: the second finds it gone. Its parent is /tmp.
     tmp_path.chmod(0o1777)
-    sandbox._remove_tree(str(tmp_path / "gone"))
+    remove_tree(str(tmp_path / "gone"))
     locked = tmp_path / "locked"
     (locked / "inner").mkdir(parents=True)
     (locked / "inner" / "file").write_text("x")
     (locked / "inner").chmod(0o500)  # as a student may leave it
-    sandbox._remove_tree(str(locked))
+    remove_tree(str(locked))
     assert not locked.exists()
     assert tmp_path.stat().st_mode & 0o7777 == 0o1777
 

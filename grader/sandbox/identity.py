@@ -121,10 +121,11 @@ def choose_switch(user: SandboxUser, maps: tuple[str, str] | None) -> Switch:
         return Switch(user.uid, user.gid, f"uid {user.uid}, gid {user.gid}{label}")
     uid = user.uid if is_mapped(uids, user.uid) else highest_other_id(uids)
     gid = user.gid if is_mapped(gids, user.gid) else highest_other_id(gids)
-    missing = " and ".join(f"{kind} {value}" for kind, value, ranges in (("uid", user.uid, uids), ("gid", user.gid, gids))
-                           if not is_mapped(ranges, value)) + label
+    wanted = (("uid", user.uid, uids), ("gid", user.gid, gids))
+    missing = " and ".join(f"{kind} {value}" for kind, value, ranges in wanted if not is_mapped(ranges, value)) + label
     if uid is None or gid is None:
         kinds = " and ".join(kind for kind, value in (("uid", uid), ("gid", gid)) if value is None)
         return Switch(None, None, f"stays root of this user namespace (without capabilities): it maps no {kinds} "
                                   f"but 0, not {missing}")
-    return Switch(uid, gid, f"uid {uid}, gid {gid}: the highest this user namespace maps, since it does not map {missing}")
+    return Switch(uid, gid,
+                  f"uid {uid}, gid {gid}: the highest this user namespace maps, since it does not map {missing}")
