@@ -79,7 +79,8 @@ class Grader:
         try:
             self.choice: Choice = find_assignment(str(assignment) if assignment is not None else None, definitions)
             self.assignment = load_assignment(self.choice.folder)
-            self._references = {exercise.function: _reference_probes(exercise) for exercise in self.assignment.exercises}
+            self._references = {exercise.function: _reference_probes(exercise)
+                                for exercise in self.assignment.exercises}
             # Each probe, then its baseline variant when it has one: the same calls for every submission.
             self._calls = {function: tuple(arguments for reference in references
                                            for arguments in (reference.probe.arguments, reference.baseline_arguments)
@@ -227,7 +228,8 @@ def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunO
         baseline = next(outcomes, None) if reference.baseline_arguments is not None else None
         probe = reference.probe
         trials.append(Trial(probe, reference.expected, outcome, returned(outcome),
-                            reference.baseline_expected, returned(baseline), exercise.call_label(probe, probe.arguments),
+                            reference.baseline_expected, returned(baseline),
+                            exercise.call_label(probe, probe.arguments),
                             exercise.call_label(probe, reference.baseline_arguments or probe.arguments)))
     return tuple(trials)
 

@@ -28,7 +28,8 @@ def load_submission(path: str | Path) -> Submission:
             # A FIFO or a device (/dev/zero) would block or never end.
             return Submission(shown, "", (), "is not a regular file")
         if status.st_size > MAX_SUBMISSION_BYTES:
-            return Submission(shown, "", (), f"file is {status.st_size >> 20} MB; the limit is {MAX_SUBMISSION_BYTES >> 20} MB")
+            return Submission(shown, "", (),
+                              f"file is {status.st_size >> 20} MB; the limit is {MAX_SUBMISSION_BYTES >> 20} MB")
         with file.open("rb") as opened:
             data = opened.read(MAX_SUBMISSION_BYTES + 1)  # bounded, even if the file grows meanwhile
         if len(data) > MAX_SUBMISSION_BYTES:
@@ -47,7 +48,8 @@ def load_submission(path: str | Path) -> Submission:
     try:
         cells = _notebook_code_cells(json.loads(text))
     except json.JSONDecodeError as error:
-        return Submission(shown, digest, (), f"not a notebook: invalid JSON at line {error.lineno}, column {error.colno}")
+        return Submission(shown, digest, (),
+                          f"not a notebook: invalid JSON at line {error.lineno}, column {error.colno}")
     except _NotANotebook as error:
         return Submission(shown, digest, (), f"not a notebook: {error}")
     except RecursionError:
@@ -70,7 +72,8 @@ def _notebook_code_cells(document: object) -> tuple[Cell, ...]:
     if "worksheets" in document:
         # nbformat 3 (and 2) keep cells inside worksheets and call the source "input".
         worksheets = _list(document["worksheets"], "worksheets")
-        raw_cells = [cell for sheet in worksheets if isinstance(sheet, dict) for cell in _list(sheet.get("cells", []), "cells")]
+        raw_cells = [cell for sheet in worksheets if isinstance(sheet, dict)
+                     for cell in _list(sheet.get("cells", []), "cells")]
         source_key = "input"
     elif "cells" in document:
         # nbformat 4, and later versions as long as they keep its cell layout.

@@ -35,7 +35,8 @@ def exercise_status(checks: Sequence[CheckResult], trials: Sequence[Trial]) -> E
 
 def not_run(exercise: Exercise, status: ExerciseStatus, reason: str, findings: tuple[Finding, ...]) -> ExerciseResult:
     """The result of an exercise whose function could not run: every check failed, not checked, 0 points."""
-    checks = tuple(CheckResult(spec.title, False, 0.0, spec.points, f"not checked: {reason}") for spec in exercise.checks)
+    checks = tuple(CheckResult(spec.title, False, 0.0, spec.points, f"not checked: {reason}")
+                   for spec in exercise.checks)
     return ExerciseResult(exercise.function, exercise.title, 0.0, exercise.points, status, checks, findings)
 
 

@@ -158,7 +158,8 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Resolve, mistak
     baseline_mistake = entry.get("baseline_mistake")
     if baseline_mistake is not None and baseline_mistake not in mistakes:
         raise SpecError(f"no prose for mistake {baseline_mistake!r}", path=where, key=f"{key}.baseline_mistake")
-    depends_on = {str(output): tuple(str(name) for name in inputs) for output, inputs in entry.get("depends_on", {}).items()}
+    depends_on = {str(output): tuple(str(name) for name in inputs)
+                  for output, inputs in entry.get("depends_on", {}).items()}
     for output, inputs in depends_on.items():
         if not set(inputs) | {output} <= set(keys):
             raise SpecError(f"{output!r} depends on unknown outputs", path=where, key=f"{key}.depends_on")

@@ -23,7 +23,8 @@ def github_summary(report: ClassReport, single: SubmissionResult | None = None) 
              "|---|---:|---|---|"]
     for row in report.rows[:_GITHUB_TABLE_ROWS]:
         status = GRADER_FAILURE if row.grader_failure else row.status
-        lines.append(f"| `{markdown_cell(row.id)}` | {points_text(row.score)}/{points_text(row.max_score)} | {status} | "
+        score = f"{points_text(row.score)}/{points_text(row.max_score)}"
+        lines.append(f"| `{markdown_cell(row.id)}` | {score} | {status} | "
                      f"{' '.join(f'`{finding}`' for finding in row.finding_ids)} |")
     if len(report.rows) > _GITHUB_TABLE_ROWS:
         lines.append(f"\n… and {len(report.rows) - _GITHUB_TABLE_ROWS} more: see grades.csv.")

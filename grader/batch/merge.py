@@ -68,7 +68,8 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
     for entry in ordered:
         source = entries[entry.index][1]
         for name in SUFFIXES:
-            _copy(submission_file(source, entry.id, name), submission_file(out, entry.id, name), required=name == "json")
+            _copy(submission_file(source, entry.id, name), submission_file(out, entry.id, name),
+                  required=name == "json")
         render_missing(out, entry, renderers)
     merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
                       ordered)

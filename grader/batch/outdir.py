@@ -249,7 +249,7 @@ def stale_results(folder: Path, ids: Collection[str]) -> list[str]:
 
 
 def remove_results(folder: Path, ids: Iterable[str]) -> None:
-    """Delete each submission's files (result last, so an interrupted removal is found again), and folders left empty."""
+    """Delete each submission's files (result last, so an interrupted removal is found again), and empty folders."""
     for submission_id in ids:
         for format_name in sorted(SUFFIXES, key=lambda name: name == "json"):
             submission_file(folder, submission_id, format_name).unlink(missing_ok=True)

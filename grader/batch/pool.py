@@ -106,7 +106,8 @@ class GradingPool:
     def grade(self, entries: Sequence[Entry]) -> Iterator[Graded]:
         """Grade every entry once, in parallel; results come in completion order."""
         pending = deque(entries)
-        per_entry = len(self.info.exercises if self.info else ()) * (self.setup.limits.wall_seconds + 2) + _SLACK_SECONDS
+        exercises = len(self.info.exercises if self.info else ())
+        per_entry = exercises * (self.setup.limits.wall_seconds + 2) + _SLACK_SECONDS
         while pending or any(process.entries for process in self._processes.values()):
             self._hand_out(pending, per_entry)
             if pending and not self._processes:
@@ -135,7 +136,8 @@ class GradingPool:
         before any gets a second (a slow submission must not keep others waiting behind it while a process
         idles), and the next ones wait in their pipes, not on us."""
         while pending:
-            ready = [process for process in self._processes.values() if process.ready and len(process.entries) < _QUEUED]
+            ready = [process for process in self._processes.values()
+                     if process.ready and len(process.entries) < _QUEUED]
             if not ready:
                 return
             self._dispatch(min(ready, key=lambda process: len(process.entries)), pending.popleft(), seconds)

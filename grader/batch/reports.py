@@ -201,7 +201,8 @@ class ClassReport:
                          f"{counts['failed']} | {counts['error']} | {counts['missing']} | {shown} |")
         checks = self._check_rows()
         if checks:
-            lines += ["", "### Checks", "", "| exercise | check | passed | failed | not run |", "|---|---|---:|---:|---:|"]
+            lines += ["", "### Checks", "", "| exercise | check | passed | failed | not run |",
+                      "|---|---|---:|---:|---:|"]
             for function, tally in checks:
                 lines.append(f"| `{function}` | {markdown_cell(tally.name)} | {_percent(tally.passed, tally.seen)} "
                              f"({tally.passed}/{tally.seen}) | {tally.seen - tally.passed - tally.not_run} | "
@@ -324,7 +325,8 @@ class ClassReport:
                                for suffix in feedback)
             parts.append(f"<tr><td><code>{html.escape(row.id)}</code></td>"
                          f"<td class=n>{points_text(row.score)}/{points_text(row.max_score)}</td>"
-                         f"<td>{html.escape(status)}</td><td>{findings}</td>{f'<td>{files}</td>' if feedback else ''}</tr>")
+                         f"<td>{html.escape(status)}</td><td>{findings}</td>"
+                         f"{f'<td>{files}</td>' if feedback else ''}</tr>")
         parts.append("</table>")
         return parts
 

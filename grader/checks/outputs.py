@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from grader.assignment.model import Exercise, Returned, Tolerance
+from grader.errors import SpecError
 from grader.records import Outputs
 from grader.sandbox.codec import Unsupported
 
@@ -136,5 +137,6 @@ def expected_outputs(exercise: Exercise, value: Any) -> dict[str, np.ndarray]:
     """The reference's return value as named arrays (the reference is trusted to be well-formed)."""
     outputs = split_outputs(exercise, value)
     if outputs.problem or outputs.missing:
-        raise ValueError(f"reference for {exercise.function} returned an unexpected value: {outputs.problem or outputs.missing}")
+        raise SpecError(f"the reference for {exercise.function} returned an unexpected value: "
+                        f"{outputs.problem or outputs.missing}")
     return dict(outputs.values)

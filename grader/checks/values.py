@@ -134,7 +134,8 @@ def _added_term_values(context: CheckContext) -> tuple[float, str]:
         got = {
             name: trial.got.values[name] - trial.baseline_got.values[name]
             for name in trial.got.values
-            if name in trial.baseline_got.values and trial.got.values[name].shape == trial.baseline_got.values[name].shape
+            if name in trial.baseline_got.values
+            and trial.got.values[name].shape == trial.baseline_got.values[name].shape
         }
         expected = {name: trial.expected[name] - trial.baseline_expected[name] for name in trial.expected}
         pairs.append((trial, trial.label, got, expected))

@@ -1,6 +1,6 @@
 """From detections to causes: each cause is reported once, however many outputs it spoils.
 
-A detection *claims* parts of outputs (grader.detect.Detection.claims). In the spec's order of
+A detection *claims* parts of outputs (grader.records.Detection.claims). In the spec's order of
 mistakes, a detection whose claims earlier causes already cover adds nothing (it is a symptom of
 a more fundamental mistake, or downstream of one). Two detections that claim exactly the same are
 *rivals*: the numbers cannot tell them apart (a term k times too big may be a wrong coefficient,

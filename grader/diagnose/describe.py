@@ -77,7 +77,8 @@ def describe_difference(exercise: Exercise, trials: Sequence[Trial], name: str) 
         sentences.append(f"it has shape {got.shape} instead of {expected.shape}{transposed} on '{call}'")
     else:
         sentences.append(_pattern(got, expected, exercise) + f" on '{call}'")
-        largest = max((float(np.max(np.abs(g - e))), c) for _, c, g, e, _ in wrong if g is not None and g.shape == e.shape)
+        largest = max((float(np.max(np.abs(g - e))), c)
+                      for _, c, g, e, _ in wrong if g is not None and g.shape == e.shape)
         sentences.append(f"largest difference {largest[0]:.3g} (on '{largest[1]}')")
     return "; ".join(sentences) + "."
 
@@ -91,7 +92,8 @@ def _pattern(got: np.ndarray, expected: np.ndarray, exercise: Exercise) -> str:
     nonzero = np.abs(expected) > scale
     if np.any(nonzero):
         ratios = got[nonzero] / expected[nonzero]
-        if float(np.ptp(ratios)) <= 1e-6 * max(1.0, abs(float(ratios[0]))) and np.allclose(got[~nonzero], 0, atol=scale):
+        constant = float(np.ptp(ratios)) <= 1e-6 * max(1.0, abs(float(ratios[0])))
+        if constant and np.allclose(got[~nonzero], 0, atol=scale):
             return f"it is {float(ratios[0]):.4g} times the correct value"
     if got.ndim == 2 and got.shape[0] == got.shape[1] and close(got.T, expected, tolerance):
         return "it is the transpose of the correct value"

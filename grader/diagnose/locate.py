@@ -284,7 +284,8 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
         if isinstance(node, _ASSIGNMENTS):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = {n.id for target in targets for n in walk(target) if isinstance(n, ast.Name)}
-            if expression.id in names and node.lineno < expression.lineno and (last is None or node.lineno > last.lineno):
+            later = last is None or node.lineno > last.lineno
+            if expression.id in names and node.lineno < expression.lineno and later:
                 last = node
     return last
 

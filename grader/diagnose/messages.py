@@ -31,8 +31,9 @@ GENERAL_MISTAKES: dict[str, MistakeText] = {
     ),
     "uses-notebook-global": MistakeText(
         "Uses a variable from outside the function",
-        "`{function}` reads `{names}`, which only exists at the top level of your notebook. The grader calls your "
-        "function on its own inputs, where that variable does not exist (and in the notebook it may hold stale values).",
+        "`{function}` reads `{names}`, which only exists at the top level of your notebook. The grader calls "
+        "your function on its own inputs, where that variable does not exist (and in the notebook it may hold "
+        "stale values).",
         "Compute `{names}` inside the function from its arguments.",
     ),
     "timeout": MistakeText(

@@ -17,7 +17,7 @@ from grader.records import Detection, Extraction, Finding, Location, RaisedError
 
 
 class FindingWriter:
-    """Fills the prose of findings for one exercise (prose comes from the spec or grader.messages)."""
+    """Fills the prose of findings for one exercise (prose comes from the spec or grader.diagnose.messages)."""
 
     def __init__(self, exercise: Exercise, extraction: Extraction) -> None:
         self.exercise = exercise
@@ -26,7 +26,8 @@ class FindingWriter:
 
     def _text(self, mistake_id: str, **details: str) -> MistakeText:
         exercise = self.exercise
-        text = exercise.mistakes.get(mistake_id) or exercise.general_prose.get(mistake_id) or GENERAL_MISTAKES[mistake_id]
+        text = (exercise.mistakes.get(mistake_id) or exercise.general_prose.get(mistake_id)
+                or GENERAL_MISTAKES[mistake_id])
         values = {"function": self.exercise.function, **details}
         return MistakeText(*(_fill(part, values) for part in (text.title, text.explanation, text.fix, text.math)))
 
@@ -136,7 +137,8 @@ class FindingWriter:
         evidence = f"{described} (on {count} of {total} probes)"
         location = self.locator.error(error)
         missing_name = re.match(r"name '(\w+)' is not defined", error.message or "")
-        if error.type_name == "NameError" and missing_name and missing_name.group(1) in self.extraction.notebook_globals:
+        globals_read = self.extraction.notebook_globals
+        if error.type_name == "NameError" and missing_name and missing_name.group(1) in globals_read:
             return self.general("uses-notebook-global", (), location, evidence, numeric=False,
                                 names=missing_name.group(1))
         unfinished = self._unfinished(error, missing_name.group(1) if missing_name else None)

@@ -127,7 +127,8 @@ def _imported_modules(source: str) -> tuple[str, ...]:
 
 
 def _empty(function: str, *, count: int = 0, near_misses: tuple[str, ...] = (),
-           notebook_functions: tuple[str, ...] = (), syntax_error: SyntaxProblem | None = None, definition: Location | None = None) -> Extraction:
+           notebook_functions: tuple[str, ...] = (), syntax_error: SyntaxProblem | None = None,
+           definition: Location | None = None) -> Extraction:
     return Extraction(function, "", (), definition, count, (), (), (), syntax_error, near_misses,
                       notebook_functions=notebook_functions)
 
@@ -173,7 +174,8 @@ def _notebook_order(item) -> tuple[int, int]:
     return (binding.cell, binding.node.lineno)
 
 
-def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: Binding, label: CellLabel) -> list[Location]:
+def _placeholders(function: ast.FunctionDef | ast.AsyncFunctionDef, binding: Binding,
+                  label: CellLabel) -> list[Location]:
     """Template lines left unfinished: `name = None` or an operand that is the literal None."""
     found = []
     for node in walk(function):

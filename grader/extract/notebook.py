@@ -199,7 +199,8 @@ def _literal_constant(statement: ast.stmt) -> str | None:
             and isinstance(statement.targets[0], ast.Name)):
         return None
     value = statement.value
-    if (statement.end_col_offset or 0) - statement.col_offset > _CONSTANT_CHARS or statement.end_lineno != statement.lineno:
+    width = (statement.end_col_offset or 0) - statement.col_offset
+    if width > _CONSTANT_CHARS or statement.end_lineno != statement.lineno:
         return None
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
         value = value.operand

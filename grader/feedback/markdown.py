@@ -14,7 +14,8 @@ def render_markdown(result: SubmissionResult, version: str, colour: bool = False
     for kind, message in result.errors:
         lines += ["", f"> **{kind}**: {message}"]
     for exercise in result.exercises:
-        lines += ["", f"## `{exercise.function}` — {points(exercise.score, exercise.max_score)} ({exercise.status})", "",
+        heading = f"## `{exercise.function}` — {points(exercise.score, exercise.max_score)} ({exercise.status})"
+        lines += ["", heading, "",
                   "| check | points | result |", "|---|---|---|"]
         for check in exercise.checks:
             mark = "✅" if check.passed else "❌"

@@ -1,16 +1,21 @@
 """Scratch directories: where each child may write, made for it and removed after it, and leftovers of killed workers.
 
 Each worker makes one folder in the temporary directory (named after its pid, see
-`scratch_prefix`), and each child gets a directory under it (`scratch_path`).
+`scratch_prefix`), and each child gets a directory under it (`scratch_path`). The worker holds
+a lock on a file in its folder for as long as it lives (`claim`): a folder whose lock can be
+taken belongs to a worker that was killed. The pid in the name cannot tell that: a grader in
+another pid namespace (a container, `unshare -p`) sees none of this one's processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import shutil
 import tempfile
+import time
 from typing import Any
 
 from grader.errors import LayerError
@@ -75,16 +80,45 @@ def remove_tree(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+_OWNER_FILE = ".owner"
+_UNCLAIMED_SECONDS = 60.0  # a folder made without a lock (an older grader's) is left alone this long
+
+
+def claim(scratch_base: str) -> int:
+    """Lock the worker's folder for as long as this process lives; returns the descriptor (keep it open)."""
+    fd = os.open(os.path.join(scratch_base, _OWNER_FILE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def _abandoned(path: str) -> bool:
+    """Whether a worker's folder belongs to no live worker (its lock can be taken)."""
+    owner = os.path.join(path, _OWNER_FILE)
+    try:
+        fd = os.open(owner, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        # No lock: a folder of an older grader, or one being made this instant. Only an old one whose
+        # pid is gone is abandoned (a pid this namespace cannot see is not proof enough on its own).
+        try:
+            os.kill(int(os.path.basename(path).split("-")[2]), 0)
+            return False
+        except ProcessLookupError:
+            return time.time() - os.stat(path).st_mtime > _UNCLAIMED_SECONDS
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def remove_leftovers() -> None:
     """Remove the scratch folders of workers that were killed (with their grader) before cleaning up."""
     for path in glob.glob(os.path.join(tempfile.gettempdir(), "grader-sandbox-[0-9]*-*")):
-        pid_text = os.path.basename(path).split("-")[2]
         try:
-            if os.stat(path).st_uid != os.geteuid():
-                continue
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            remove_tree(path)
+            if os.stat(path).st_uid == os.geteuid() and _abandoned(path):
+                remove_tree(path)
         except (OSError, ValueError):
             continue
 

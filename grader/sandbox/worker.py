@@ -43,14 +43,14 @@ from grader.sandbox.protocol import (
     report_to_wire,
     start_failure_to_wire,
 )
-from grader.sandbox.scratch import make_scratch, remove_scratch, remove_tree, scratch_path, scratch_prefix
+from grader.sandbox.scratch import claim, make_scratch, remove_scratch, remove_tree, scratch_path, scratch_prefix
 from grader.sandbox.settings import Settings
 
 _GRACE_SECONDS = 1.0  # the worker's deadline is this much after the child's own alarm
 _EXIT_WAIT_SECONDS = 0.5  # how long a child that closed its result pipe has to exit by itself
 _DRAIN_SECONDS = 0.05  # how often the worker empties the result pipe of a child still running
 _PR_SET_CHILD_SUBREAPER = 36
-# The private package names grader.spec loads instructor modules under.
+# The private package names grader.assignment.loader loads instructor modules under (REFERENCE_MODULE_PREFIX).
 _REFERENCE_MODULE_PREFIX = "_grader_assignment_"
 
 
@@ -118,6 +118,7 @@ def _prepare_worker(settings: Settings, job_fd: int, reply_fd: int) -> tuple[str
     # The children's scratch directories are made, one at a time, under this one.
     with startup.step(f"make the scratch folder in {tempfile.gettempdir()}"):
         scratch_base = tempfile.mkdtemp(prefix=scratch_prefix(os.getpid()))
+        claim(scratch_base)  # held as long as this worker lives: other graders leave the folder alone
     if "clean-environment" not in settings.without:
         # The grader's environment may hold tokens (CI) that the student's output must never show:
         # the worker drops it once, and every child inherits what is left.

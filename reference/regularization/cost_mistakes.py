@@ -115,7 +115,8 @@ def _fit_penalty(trials: Sequence[Trial]) -> _Penalty | None:
         with np.errstate(all="ignore"):
             laws = _laws(target[:, None] / sums, ms)
         # Nothing summed on some probe is no penalty there: see cost.l2-missing.
-        fits = [(way, law) for way, law in enumerate(laws) if law is not None and np.all(np.abs(sums[:, way]) > ABSOLUTE)]
+        fits = [(way, law) for way, law in enumerate(laws)
+                if law is not None and np.all(np.abs(sums[:, way]) > ABSOLUTE)]
         if fits:
             # Among equally simple fits: no extra factor, then the fewest different forms (for a 1-row W3,
             # Σ(WᵀW) is (ΣW)²: a student who wrote Σ(WᵀW) for every layer is told so).

@@ -87,7 +87,11 @@ def _adds_nothing(terms: list[_Term], index: int) -> bool:
         is_zero(t.added, t.lambd / t.m * float(np.max(np.abs(t.arguments[2][index])))) for t in terms)
 
 
-def _law_for(terms: list[_Term], feature: Callable[[_Term], np.ndarray]) -> tuple[list[float], tuple[float, int, str]] | None:
+Law = tuple[float, int, str]
+"""(k, p, how to say k·m^p)."""
+
+
+def _law_for(terms: list[_Term], feature: Callable[[_Term], np.ndarray]) -> tuple[list[float], Law] | None:
     """The per-probe factors of `feature` in the added term, and their law k·m^p; None unless exact everywhere."""
     ratios = _factors(terms, feature) if _complete(terms) else None
     law = _law_text(ratios, terms) if ratios else None
@@ -124,7 +128,8 @@ def gradient_coefficient(exercise: Exercise, trials: Sequence[Trial]) -> list[De
             continue  # right, missing, or the wrong sign: reported by their own detectors
         evidence = (f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {text} × "
                     f"(λ/m)·W{output[-1]} (e.g. {ratios[0]:.4g} × {_example(terms[0])}, where m = {terms[0].m})")
-        detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}", "factor": text}))
+        details = {"output": output, "weight": f"W{output[-1]}", "factor": text}
+        detections.append(Detection((output,), evidence, details))
     return detections
 
 
@@ -165,7 +170,8 @@ def gradient_hardcoded_lambda(exercise: Exercise, trials: Sequence[Trial]) -> li
         lambda0 = _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index])
         if lambda0 is None:
             continue
-        evidence = (f"{output} does not change with λ: on every probe it equals the correct value for λ = {lambda0:.4g}, "
+        evidence = (f"{output} does not change with λ: on every probe it equals the correct value for "
+                    f"λ = {lambda0:.4g}, "
                     f"whatever lambd is passed (it is right only when lambd = {lambda0:.4g})")
         detections.append(Detection((output,), evidence, {"output": output, "value": f"{lambda0:.4g}"},
                                     variable="lambd", part="whole"))
@@ -178,7 +184,8 @@ def gradient_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detect
     detections = []
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
-        if _adds_nothing(terms, index) and _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index]) is None:
+        fixed = _hardcoded_lambda(trials, output, lambda arguments: arguments[2][index])
+        if _adds_nothing(terms, index) and fixed is None:
             evidence = (f"on all {len(terms)} probes with λ ≠ 0, {output} is exactly what it is with λ = 0: "
                         f"nothing is added for the penalty")
             detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"},
@@ -241,7 +248,8 @@ def gradient_squared_weights(exercise: Exercise, trials: Sequence[Trial]) -> lis
     for output, index in WEIGHT_GRADIENTS.items():
         terms = _terms(trials, output)
         features = (
-            (lambda t: t.lambd / t.m * t.arguments[2][index] ** 2, f"(λ/m)·W{output[-1]}∘W{output[-1]} (each weight squared)"),
+            (lambda t: t.lambd / t.m * t.arguments[2][index] ** 2,
+             f"(λ/m)·W{output[-1]}∘W{output[-1]} (each weight squared)"),
             (lambda t: np.full(t.arguments[2][index].shape, t.lambd / t.m * float(np.sum(t.arguments[2][index] ** 2))),
              f"(λ/m)·‖W{output[-1]}‖² in every entry"),
         )
@@ -250,7 +258,8 @@ def gradient_squared_weights(exercise: Exercise, trials: Sequence[Trial]) -> lis
             law = found[1] if found else None
             if law is not None and abs(law[0]) > 1e-9:
                 factor_text = "" if _is_one(*law[:2]) else f"{law[2]} × "
-                evidence = f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly {factor_text}{label}"
+                evidence = (f"on all {len(terms)} probes with λ ≠ 0, what your {output} adds for λ is exactly "
+                            f"{factor_text}{label}")
                 detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"}))
                 break
     return detections
@@ -301,7 +310,8 @@ def gradient_transposed(exercise: Exercise, trials: Sequence[Trial]) -> list[Det
             continue
         telling, _ = found
         evidence = (f"where W{output[-1]} is square, what your {output} adds for λ is exactly (λ/m)·W{output[-1]}ᵀ "
-                    f"({telling} probes); where it is not square, the call fails or {output} comes back in the wrong shape")
+                    f"({telling} probes); where it is not square, the call fails or {output} comes back in the "
+                    "wrong shape")
         detections.append(Detection((output,), evidence, {"output": output, "weight": f"W{output[-1]}"},
                                     explains_errors=True))
     return detections
