@@ -163,8 +163,7 @@ def _run(arguments: argparse.Namespace) -> int:
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
-    definitions = defined_functions(paths) if arguments.assignment is None else None
-    with Grader(arguments.assignment, limits, definitions) as grader:
+    with Grader(arguments.assignment, limits, lambda: defined_functions(paths)) as grader:
         if grader.choice.reason:
             print(f"grade: grading as {grader.assignment.name}: {grader.choice.reason}", file=sys.stderr)
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))

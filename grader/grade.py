@@ -7,14 +7,14 @@ reference code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.assignment.catalog import Choice, find_assignment
+from grader.assignment.catalog import Choice, Definitions, find_assignment
 from grader.assignment.loader import load_assignment
 from grader.assignment.model import Exercise, Probe
 from grader.checks import CheckContext, run_check
@@ -70,9 +70,9 @@ class Grader:
     """Grades submissions against one assignment, running student code in a warm sandbox worker."""
 
     def __init__(self, assignment: str | Path | None = None, limits: Limits = Limits(),
-                 definitions: Mapping[str, int] | None = None) -> None:
-        """Start the worker, then load the assignment: by name or folder, or the one whose functions
-        `definitions` (name → number of parameters, see grader.extract.defined_functions) has."""
+                 definitions: Definitions | None = None) -> None:
+        """Start the worker, then load the assignment: by name or folder, or the one whose functions a submission
+        defines (`definitions` gives them, name → number of parameters: see grader.extract.defined_functions)."""
         self.limits = limits
         self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
         self._runs = RunCache()

@@ -129,20 +129,20 @@ def two_builtins(tmp_path, monkeypatch, scaling) -> Path:
 
 def test_detection_picks_the_assignment_whose_functions_the_notebook_defines_and_says_why(two_builtins, tmp_path):
     mine = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")
-    choice = catalog.find_assignment(None, defined_functions([str(mine)]))
+    choice = catalog.find_assignment(None, lambda: defined_functions([str(mine)]))
     assert choice.folder.name == "scaling" and "scale_and_shift" in choice.reason and "1 of its 1" in choice.reason
-    regularization = catalog.find_assignment(None, defined_functions([str(EXAMPLES / "correct.ipynb")]))
+    regularization = catalog.find_assignment(None, lambda: defined_functions([str(EXAMPLES / "correct.ipynb")]))
     assert regularization.folder.name == "regularization" and "2 of its 2" in regularization.reason
 
 
 def test_detection_needs_the_signature_and_refuses_a_tie(two_builtins, tmp_path):
     wrong_arity = student(tmp_path, "def scale_and_shift(x):\n    return x\n")
     with pytest.raises(SpecError, match="defines no function of any built-in assignment"):
-        catalog.find_assignment(None, defined_functions([str(wrong_arity)]))
+        catalog.find_assignment(None, lambda: defined_functions([str(wrong_arity)]))
     shutil.copytree(two_builtins / "scaling", two_builtins / "scaling_copy")
     tie = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")
     with pytest.raises(SpecError, match="fits scaling and scaling_copy equally"):
-        catalog.find_assignment(None, defined_functions([str(tie)]))
+        catalog.find_assignment(None, lambda: defined_functions([str(tie)]))
 
 
 def test_a_broken_reference_anywhere_in_a_spec_fails_at_load_with_the_file_and_key(tmp_path):
@@ -185,3 +185,14 @@ def test_pip_install_ships_every_assignment_folder(tmp_path):
     assert "grader/py.typed" in names
     metadata = zipfile.ZipFile(wheel).read(next(name for name in names if name.endswith("METADATA"))).decode()
     assert f"Version: {__version__}" in metadata.splitlines()  # the one version, grader.__version__
+
+
+def test_with_one_built_in_assignment_the_notebook_is_not_read_to_choose():
+    def read() -> dict[str, int]:
+        raise AssertionError("read the notebook although there was nothing to choose")
+
+    if len(catalog.builtin_names()) == 1:
+        assert catalog.find_assignment(None, read).folder == catalog.builtin_assignments_folder() / "regularization"
+    else:
+        with pytest.raises(AssertionError, match="although"):
+            catalog.find_assignment(None, read)

@@ -5,7 +5,7 @@ the assignment without loading it (see grader.batch.pool).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +35,23 @@ class Choice:
     reason: str = ""
 
 
-def find_assignment(name_or_path: str | None, definitions: Mapping[str, int] | None = None) -> Choice:
+Definitions = Callable[[], Mapping[str, int]]
+"""The functions a submission defines and their number of parameters, read only if there is a choice to make."""
+
+
+def find_assignment(name_or_path: str | None, definitions: Definitions | None = None) -> Choice:
     """The assignment named (a built-in name, a folder, or its assignment.yaml), or the one `definitions` fit.
 
     Args:
         name_or_path: What --assignment says, or None to detect.
-        definitions: The functions a submission defines and their number of parameters (for detection).
+        definitions: Gives what a submission defines (called only when there are several built-in assignments).
 
     Raises:
         SpecError: Nothing by that name, or detection cannot decide (exit 2, saying what to do).
     """
     if name_or_path:
         return Choice(_named(name_or_path))
-    return detect(definitions or {})
+    return detect(definitions or dict)
 
 
 def _named(name_or_path: str) -> Path:
@@ -67,7 +71,7 @@ def _named(name_or_path: str) -> Path:
     raise SpecError(f"no assignment named {name_or_path!r} ({known})")
 
 
-def detect(definitions: Mapping[str, int]) -> Choice:
+def detect(definitions: Definitions) -> Choice:
     """The built-in assignment whose graded functions the submission defines, with their number of parameters.
 
     One whose graded functions are all defined comes first, then the one with the most of them;
@@ -80,7 +84,8 @@ def detect(definitions: Mapping[str, int]) -> Choice:
     folders = [builtin_assignments_folder() / name for name in names]
     if len(folders) == 1:
         return Choice(folders[0])
-    fits = {folder: _fitting(folder, definitions) for folder in folders}
+    defined = definitions()
+    fits = {folder: _fitting(folder, defined) for folder in folders}
     # An assignment whose graded functions are all there first, then the one with the most of them.
     rank = {folder: (len(found) == len(_signatures(folder)), len(found)) for folder, found in fits.items()}
     best_rank = max(rank.values())

@@ -126,7 +126,7 @@ def run_batch(options: BatchOptions) -> int:
     entries = [Entry(index, submission_id, path)
                for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
     selected = select_shard(entries, options.shard)
-    choice = find_assignment(options.assignment, None if options.assignment else defined_functions(options.paths))
+    choice = find_assignment(options.assignment, lambda: defined_functions(options.paths))
     if choice.reason:
         print(f"grade: grading as {choice.folder.name}: {choice.reason}", file=sys.stderr)
     folder = choice.folder
