@@ -20,6 +20,7 @@ from grader.assignment.model import Exercise, Probe
 from grader.checks import CheckContext, run_check
 from grader.checks.outputs import expected_outputs, split_outputs
 from grader.diagnose import diagnose, run_detectors
+from grader.diagnose.compare import with_comparisons
 from grader.extract import extract_functions
 from grader.extract.served import serving
 from grader.load import load_submission
@@ -190,7 +191,8 @@ class Grader:
                 derived["checks"] = tuple(run_check(CheckContext(exercise, spec, trials, self.assignment, stopped))
                                           for spec in exercise.checks)
             checks = derived["checks"]
-            findings = diagnose(exercise, extraction, run, trials, detections)
+            # The wrong arrays go with the findings, for the pictures of the notebook and HTML feedback.
+            findings = with_comparisons(exercise, diagnose(exercise, extraction, run, trials, detections), trials)
         return ExerciseResult(
             function=exercise.function,
             title=exercise.title,

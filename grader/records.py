@@ -341,6 +341,28 @@ class Detection:
 
 
 @dataclass(frozen=True, slots=True)
+class Comparison:
+    """An output's expected and returned values on one call, drawn as pictures (grader.feedback.heatmap)."""
+
+    output: str
+    title: str
+    """What is compared: the output ("dW1"), or the part of it the non-baseline arguments add ("what lambd adds to
+    dW1", where the output is right with the baseline arguments: the mistake is in that part)."""
+    call: str
+    """What was run ("" when it is not shown, see grader.feedback.audience)."""
+    shape: tuple[int, int]
+    """Rows and columns of the entries below (a vector is one row; a big output only its top-left block)."""
+    whole_shape: tuple[int, ...]
+    """The output's own shape."""
+    expected: tuple[float, ...] | None
+    """The reference's entries, row by row (NaN for a non-finite one); None when they are not shown."""
+    got: tuple[float, ...] | None
+    """The student's entries, likewise."""
+    difference: tuple[float, ...]
+    """got − expected; where expected and got are not shown, only its pattern: divided by its largest entry."""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One explained mistake, as the student will read it."""
 
@@ -364,6 +386,8 @@ class Finding:
     """Other catalog ids that explain the same numbers exactly, which the code does not rule out."""
     locations: tuple[Location, ...] = ()
     """Further lines with the same mistake, when there are several (e.g. each argument changed in place)."""
+    comparisons: tuple[Comparison, ...] = ()
+    """The wrong array outputs on one call each, for pictures (none for numbers, errors and shape mismatches)."""
 
 
 # ---- score: the grades ---------------------------------------------------------------------

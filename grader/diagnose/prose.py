@@ -145,7 +145,9 @@ class FindingWriter:
         if unfinished is not None:
             where, what = unfinished
             return self.general("not-implemented", (), where or location, evidence, numeric=False, what=what)
-        return self.general("exception", (), location, evidence, numeric=False, error=described)
+        # The explanation names the error's type only: its message, which the student's code writes and which may
+        # show the grader's inputs, stays in the evidence (left out of --feedback hints).
+        return self.general("exception", (), location, evidence, numeric=False, error=error.type_name)
 
     def wrong_type(self, problem: str, unusable: tuple[str, ...]) -> Finding:
         if self.extraction.placeholders:

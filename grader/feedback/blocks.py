@@ -63,22 +63,36 @@ def finding_text(finding: Finding, colour: bool = False, indent: str = "  ") -> 
     for where, location in _places(finding):
         lines.append(paint(f"{indent}  {where}:", "dim", colour))
         lines.append(f"{indent}    {location.code}")
-    lines.append(f"{indent}  {_evidence_heading(finding)}: {finding.evidence}")
+    if finding.evidence:  # none in a --feedback hints view
+        lines.append(f"{indent}  {_evidence_heading(finding)}: {finding.evidence}")
     if finding.explanation:
         lines.append(f"{indent}  Why: {finding.explanation}")
     lines.append(f"{indent}  Fix: {finding.fix}")
     return lines
 
 
-def finding_markdown(finding: Finding, heading: str = "###") -> list[str]:
-    """A finding as Markdown lines, under a `heading` ("###"), or as a bold line when heading is ""."""
+def finding_markdown(finding: Finding, heading: str = "###", below_cell: int | None = None) -> list[str]:
+    """A finding as Markdown lines, under a `heading` ("###"), or as a bold line when heading is "".
+
+    Args:
+        below_cell: The index of the cell the block is written under (in an annotated notebook): lines of that cell
+            are "line 29 of the cell above".
+    """
     label = f" (`{finding_label(finding)}`)" if finding.id else ""
     lines = [f"{heading} {finding.title}{label}" if heading else f"**{finding.title}**{label}"]
     for where, location in _places(finding):
+        if below_cell is not None and location.cell == below_cell:
+            where = f"line {location.line} of the cell above"
         lines += ["", f"{where[0].upper()}{where[1:]}:", "", "```python", location.code, "```"]
-    lines += ["", f"**{_evidence_heading(finding)}:** {finding.evidence}"]
+    if finding.evidence:  # none in a --feedback hints view
+        lines += ["", f"**{_evidence_heading(finding)}:** {finding.evidence}"]
     if finding.explanation:
         lines += ["", f"**Why:** {finding.explanation}"]
     if finding.math:
         lines += ["", f"$${finding.math}$$"]
     return lines + ["", f"**Fix:** {finding.fix}"]
+
+
+def check_line(name: str, points_shown: str, message: str) -> str:
+    """"name (1/2): message", or without the message when there is none (a --feedback hints view)."""
+    return f"{name} ({points_shown}): {message}" if message else f"{name} ({points_shown})"

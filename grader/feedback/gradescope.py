@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.feedback.blocks import finding_markdown, points_text
+from grader.feedback.blocks import check_line, finding_markdown, points_text
 from grader.feedback.registry import renderer
 from grader.records import ExerciseResult, SubmissionResult
 
 
 def exercise_markdown(exercise: ExerciseResult) -> str:
     """An exercise's checks and findings as Markdown (a Gradescope test's output)."""
-    lines = [f"- {'✅' if check.passed else '❌'} {check.name} "
-             f"({points_text(check.score)}/{points_text(check.max_score)}): {check.message}"
+    lines = [f"- {'✅' if check.passed else '❌'} "
+             + check_line(check.name, f"{points_text(check.score)}/{points_text(check.max_score)}", check.message)
              for check in exercise.checks]
     for finding in exercise.findings:
         lines += ["", *finding_markdown(finding, heading="")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 
-from grader.feedback.blocks import finding_text, points_text
+from grader.feedback.blocks import check_line, finding_text, points_text
 from grader.feedback.registry import batch_document
 from grader.records import ExerciseResult, SubmissionResult
 from grader.scoring import GRADER_FAILURE
@@ -20,8 +20,8 @@ def _xml_text(text: str) -> str:
 
 def exercise_text(exercise: ExerciseResult) -> str:
     """An exercise's checks and findings as plain text (a JUnit failure's body)."""
-    lines = [f"{'✓' if check.passed else '✗'} {check.name} "
-             f"({points_text(check.score)}/{points_text(check.max_score)}): {check.message}"
+    lines = [f"{'✓' if check.passed else '✗'} "
+             + check_line(check.name, f"{points_text(check.score)}/{points_text(check.max_score)}", check.message)
              for check in exercise.checks]
     for finding in exercise.findings:
         lines += ["", *finding_text(finding, indent="")]

@@ -15,8 +15,9 @@ def render_markdown(result: SubmissionResult, version: str, colour: bool = False
         lines += ["", f"> **{kind}**: {message}"]
     for exercise in result.exercises:
         heading = f"## `{exercise.function}` — {points(exercise.score, exercise.max_score)} ({exercise.status})"
-        lines += ["", heading, "",
-                  "| check | points | result |", "|---|---|---|"]
+        lines += ["", heading]
+        if exercise.checks:  # none in a --feedback score view
+            lines += ["", "| check | points | result |", "|---|---|---|"]
         for check in exercise.checks:
             mark = "✅" if check.passed else "❌"
             message = check.message.replace("|", "\\|")  # a bare | would end the table cell

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grader.feedback.audience import DEFAULT_LEVEL, for_audience
 from grader.records import SubmissionResult
 
 Renderer = Callable[[SubmissionResult, str, bool], str]
@@ -28,6 +29,8 @@ class Format:
     """With --out, the document it writes for the whole batch (junit.xml), or for a single submission."""
     needs_batch: bool = False
     """Written by the batch path even for one submission (a CI file, not terminal output)."""
+    for_students: bool = True
+    """Students read it, so `--feedback` decides what it shows (the result JSON is the instructor's record)."""
 
 
 FORMATS: dict[str, Format] = {}
@@ -40,11 +43,11 @@ def _register(entry: Format) -> None:
 
 
 def renderer(name: str, suffix: str, description: str, *, batch_file: str | None = None,
-             needs_batch: bool = False) -> Callable[[Renderer], Renderer]:
+             needs_batch: bool = False, for_students: bool = True) -> Callable[[Renderer], Renderer]:
     """Register a per-submission renderer for `--format name`."""
 
     def register(function: Renderer) -> Renderer:
-        _register(Format(name, description, function, suffix, batch_file, needs_batch))
+        _register(Format(name, description, function, suffix, batch_file, needs_batch, for_students))
         return function
 
     return register
@@ -63,3 +66,11 @@ def renderers() -> dict[str, Renderer]:
 def suffixes() -> dict[str, str]:
     """Format name → the suffix of its per-submission file."""
     return {name: entry.suffix for name, entry in FORMATS.items() if entry.suffix is not None}
+
+
+def render(name: str, result: SubmissionResult, version: str, colour: bool = False,
+           feedback: str = DEFAULT_LEVEL) -> str:
+    """One submission in format `name`, showing what `--feedback` lets students see when they read that format."""
+    entry = FORMATS[name]
+    assert entry.render is not None, f"{name} is a batch document"
+    return entry.render(for_audience(result, feedback) if entry.for_students else result, version, colour)

@@ -7,16 +7,17 @@ versions still load.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from grader.errors import ResultFileError
 from grader.feedback.registry import renderer
-from grader.records import CheckResult, ExerciseResult, Finding, Location, SubmissionResult
+from grader.records import CheckResult, Comparison, ExerciseResult, Finding, Location, SubmissionResult
 
 SCHEMA = "grader.result/1"
 
 
-@renderer("json", ".json", "the result as JSON (one object per submission, one per line)")
+@renderer("json", ".json", "the result as JSON (one object per submission, one per line)", for_students=False)
 def render_json(result: SubmissionResult, version: str, colour: bool = False) -> str:
     """One JSON object on one line (so several results make JSON Lines)."""
     return json.dumps(to_json(result, version), ensure_ascii=False, allow_nan=False)
@@ -64,11 +65,23 @@ def _exercise_json(exercise: ExerciseResult) -> dict[str, Any]:
                 "numeric": finding.numeric,
                 "alternatives": list(finding.alternatives),
                 "more_locations": [_location_json(location) for location in finding.locations],
+                "comparisons": [_comparison_json(comparison) for comparison in finding.comparisons],
             }
             for finding in exercise.findings
         ],
         "notes": list(exercise.notes),
     }
+
+
+def _comparison_json(comparison: Comparison) -> dict[str, Any]:
+    """The arrays behind a finding's pictures; JSON has no NaN, so a non-finite entry is null."""
+
+    def entries(values: tuple[float, ...] | None) -> list[float | None] | None:
+        return None if values is None else [value if math.isfinite(value) else None for value in values]
+
+    return {"output": comparison.output, "title": comparison.title, "call": comparison.call,
+            "shape": list(comparison.shape), "whole_shape": list(comparison.whole_shape),
+            "expected": entries(comparison.expected), "got": entries(comparison.got)}
 
 
 def _location_json(location: Location | None) -> dict[str, Any] | None:
@@ -114,15 +127,18 @@ def from_json(document: Any) -> SubmissionResult:
         fields = json_fields(value, where, {"id": (str, type(None)), "title": str, "outputs": list, "location": object,
                                         "evidence": str, "explanation": str, "fix": str})
         # Added to the contract later: older results lack them.
-        extra = optional(value, where, {"math": str, "numeric": bool, "alternatives": list, "more_locations": list})
+        extra = optional(value, where, {"math": str, "numeric": bool, "alternatives": list, "more_locations": list,
+                                        "comparisons": list})
         more = [location(item, f"{where}.more_locations[{index}]")
                 for index, item in enumerate(extra.get("more_locations", []))]
+        pictured = tuple(_comparison(item, f"{where}.comparisons[{index}]")
+                         for index, item in enumerate(extra.get("comparisons", [])))
         return Finding(id=fields["id"], title=fields["title"], outputs=_strings(fields["outputs"], f"{where}.outputs"),
                        location=location(fields["location"], f"{where}.location"), evidence=fields["evidence"],
                        explanation=fields["explanation"], fix=fields["fix"], math=extra.get("math", ""),
                        numeric=extra.get("numeric", True),
                        alternatives=_strings(extra.get("alternatives", []), f"{where}.alternatives"),
-                       locations=tuple(item for item in more if item is not None))
+                       locations=tuple(item for item in more if item is not None), comparisons=pictured)
 
     def check(value: Any, where: str) -> CheckResult:
         fields = json_fields(value, where, {"name": str, "passed": bool, "score": (int, float),
@@ -159,6 +175,32 @@ def from_json(document: Any) -> SubmissionResult:
         tuple(exercise(item, f"exercises[{index}]") for index, item in enumerate(top["exercises"])),
         tuple(errors), _strings(sandbox, "result.sandbox"), sandbox_user,
     )
+
+
+def _comparison(value: Any, where: str) -> Comparison:
+    fields = json_fields(value, where, {"output": str, "title": str, "call": str, "shape": list, "whole_shape": list,
+                                        "expected": list, "got": list})
+    shape = _integers(fields["shape"], f"{where}.shape")
+    if len(shape) != 2:
+        raise ResultFileError(f"{where}.shape: expected [rows, columns]")
+    expected = _numbers(fields["expected"], f"{where}.expected", shape[0] * shape[1])
+    got = _numbers(fields["got"], f"{where}.got", shape[0] * shape[1])
+    return Comparison(fields["output"], fields["title"], fields["call"], (shape[0], shape[1]),
+                      _integers(fields["whole_shape"], f"{where}.whole_shape"), expected, got,
+                      tuple(mine - theirs for mine, theirs in zip(got, expected)))
+
+
+def _integers(values: list, where: str) -> tuple[int, ...]:
+    if not all(type(value) is int and value >= 0 for value in values):
+        raise ResultFileError(f"{where}: expected a list of sizes")
+    return tuple(values)
+
+
+def _numbers(values: list, where: str, count: int) -> tuple[float, ...]:
+    """Numbers, null standing for a non-finite one; exactly `count` of them."""
+    if len(values) != count or not all(value is None or type(value) in (int, float) for value in values):
+        raise ResultFileError(f"{where}: expected {count} numbers (or null)")
+    return tuple(float("nan") if value is None else float(value) for value in values)
 
 
 def json_fields(value: Any, where: str, types: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Terminal feedback: score first, then per exercise the checks and each finding with the student's line."""
 from __future__ import annotations
 
-from grader.feedback.blocks import finding_text, paint, points
+from grader.feedback.blocks import check_line, finding_text, paint, points
 from grader.feedback.registry import renderer
 from grader.records import ExerciseResult, SubmissionResult
 
@@ -25,7 +25,7 @@ def _exercise_text(exercise: ExerciseResult, colour: bool) -> list[str]:
                        "bold", colour)]
     for check in exercise.checks:
         mark = paint("✓", "passed", colour) if check.passed else paint("✗", "failed", colour)
-        lines.append(f"  {mark} {check.name} ({points(check.score, check.max_score)}): {check.message}")
+        lines.append(f"  {mark} {check_line(check.name, points(check.score, check.max_score), check.message)}")
     for finding in exercise.findings:
         lines += ["", *finding_text(finding, colour)]
     lines.extend(f"  note: {note}" for note in exercise.notes)
