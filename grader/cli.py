@@ -21,7 +21,9 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import GraderError, Interrupted, OutputClosed, UsageError
 from grader.extract import defined_functions
-from grader.feedback import BATCH_FORMATS, FORMATS, RENDERERS
+from grader.feedback import BATCH_FORMATS, FORMATS, render
+from grader.feedback.audience import DEFAULT_LEVEL, FEEDBACK_LEVELS
+from grader.feedback.notebook import ANNOTATED_SUFFIX
 from grader.grade import Grader
 from grader.lifetime import stop_signals_raise
 from grader.records import Limits
@@ -47,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="assignment name or folder with assignment.yaml (default: detected)")
     parser.add_argument("--format", action="append", choices=sorted(FORMATS), dest="formats",
                         help="output format, repeatable (default: text; with --out, only the JSON and Markdown files); "
-                             "gradescope: Gradescope's results.json; junit: one JUnit XML document for the batch")
+                             "gradescope: Gradescope's results.json; junit: one JUnit XML document for the batch; "
+                             "notebook: the student's notebook with the feedback in it; html: that as one page")
+    parser.add_argument("--feedback", choices=FEEDBACK_LEVELS, default=DEFAULT_LEVEL,
+                        help="what the student formats show (text, markdown, notebook, html, gradescope, junit; not "
+                             "json): full (default), hints (findings, lines, explanations and fixes, never the "
+                             "probes' inputs or expected values) or score (the points only)")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write here, per submission, <id>.json and <id>.md (and a file per other format), and "
                              "for the batch grades.csv, summary.md, summary.html (and junit.xml)")
@@ -169,7 +176,7 @@ def _run(arguments: argparse.Namespace) -> int:
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
     for name in formats:
-        print(RENDERERS[name](result, __version__, colour), flush=True)
+        print(render(name, result, __version__, colour, arguments.feedback), flush=True)
     return 1 if below(result.score, result.max_score) else 0
 
 
@@ -180,7 +187,7 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
     shard = parse_shard(arguments.shard)
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
-                           progress=not arguments.quiet, clean=arguments.clean)
+                           progress=not arguments.quiet, clean=arguments.clean, feedback=arguments.feedback)
     return run_batch(options)
 
 
@@ -191,12 +198,15 @@ def _run_merge(arguments: argparse.Namespace) -> int:
 
 
 def expand_paths(patterns: Sequence[str]) -> list[str]:
-    """Files, folders (their *.ipynb, checkpoints skipped) and globs, in a stable order, each once."""
+    """Files, folders (their *.ipynb, checkpoints and the grader's annotated copies skipped) and globs, in a stable
+    order, each once."""
     paths: list[str] = []
     for pattern in patterns:
         path = Path(pattern)
         if path.is_dir() and path.suffix != ".ipynb":
-            found = sorted(str(p) for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            # An --out folder inside the inputs holds annotated copies (`--format notebook`): not submissions.
+            found = sorted(str(p) for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+                           and not p.name.endswith(ANNOTATED_SUFFIX))
             if not found:
                 raise UsageError(f"no notebooks in folder {pattern}")
             paths.extend(found)

@@ -17,6 +17,7 @@ from typing import Any
 from grader import __version__
 from grader.batch.outdir import AssignmentInfo, Entry, ExerciseInfo, grading_key, result_file_text
 from grader.errors import GraderError
+from grader.feedback.audience import DEFAULT_LEVEL
 from grader.grade import Grader, Started
 from grader.lifetime import die_with_parent
 from grader.records import Limits, SubmissionResult
@@ -36,6 +37,8 @@ class GradingSetup:
     limits: Limits
     renderers: Mapping[str, Render] = field(default_factory=dict)
     """Formats rendered in the grading process, besides the result file (`json`, always)."""
+    feedback: str = DEFAULT_LEVEL
+    """The --feedback level the renderers show (it goes in each result's `grading` key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,7 @@ def _serve(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
         return
     with grader:
         info = assignment_info(grader)
-        key = grading_key(info, setup.limits.wall_seconds)
+        key = grading_key(info, setup.limits.wall_seconds, setup.feedback)
         send(reply_fd, {"ready": info.to_json()})
         requests = select.poll()
         requests.register(request_fd, select.POLLIN)

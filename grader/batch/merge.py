@@ -45,10 +45,11 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
     first = manifests[0]
     below = min_score_test(min_score, first.assignment.max_score)
     for folder, manifest in zip(folders, manifests):
-        if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total) != (
-                first.grader_version, first.assignment, first.timeout_seconds, first.total):
+        if (manifest.grader_version, manifest.assignment, manifest.timeout_seconds, manifest.total,
+                manifest.feedback) != (first.grader_version, first.assignment, first.timeout_seconds, first.total,
+                                       first.feedback):
             raise UsageError(f"{folder} is not a shard of the same batch as {folders[0]} (grader version, "
-                             "assignment, --timeout or inputs differ)")
+                             "assignment, --timeout, --feedback or inputs differ)")
     check_shard_set(folders, [manifest.shard for manifest in manifests])
     entries: dict[int, tuple[Entry, Path]] = {}
     for folder, manifest in zip(folders, manifests):
@@ -63,7 +64,7 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
                          f"missing e.g. submission {missing[0] + 1}: merge every shard's folder")
     chosen = tuple(sorted(set(formats))) if formats else tuple(sorted({f for m in manifests for f in m.formats}))
     ordered = tuple(entry for _, (entry, _) in sorted(entries.items()))
-    renderers = feedback_renderers(chosen, to_files=True, colour=False)
+    renderers = feedback_renderers(chosen, to_files=True, colour=False, feedback=first.feedback)
     remove_stale_temporaries(out)
     for entry in ordered:
         source = entries[entry.index][1]
@@ -72,7 +73,7 @@ def merge(folders: Sequence[Path], out: Path, formats: Sequence[str] | None = No
                   required=name == "json")
         render_missing(out, entry, renderers)
     merged = Manifest(first.grader_version, first.assignment, first.timeout_seconds, chosen, (1, 1), first.total,
-                      ordered)
+                      ordered, first.feedback)
     write_atomic(out / MANIFEST_FILE, merged.to_text())
     return exit_status(write_batch_files(out, merged, clean=clean), below)
 

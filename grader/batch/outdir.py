@@ -24,6 +24,7 @@ from typing import Any
 
 from grader.errors import ResultFileError, UsageError
 from grader.feedback import suffixes
+from grader.feedback.audience import DEFAULT_LEVEL, FEEDBACK_LEVELS
 from grader.feedback.result_json import SCHEMA as RESULT_SCHEMA
 from grader.feedback.result_json import json_fields, to_json
 from grader.records import SubmissionResult
@@ -103,11 +104,13 @@ class Manifest:
     total: int
     """Number of submissions in the whole input list, over all shards."""
     entries: tuple[Entry, ...]
+    feedback: str = DEFAULT_LEVEL
+    """The --feedback level of the feedback files (manifests written before it existed: "full")."""
 
     def to_text(self) -> str:
         document = {
             "schema": MANIFEST_SCHEMA, "grader_version": self.grader_version, "assignment": self.assignment.to_json(),
-            "timeout_seconds": self.timeout_seconds, "formats": list(self.formats),
+            "timeout_seconds": self.timeout_seconds, "formats": list(self.formats), "feedback": self.feedback,
             "shard": {"index": self.shard[0], "count": self.shard[1]}, "total": self.total,
             "submissions": [{"index": e.index, "id": e.id, "path": e.path} for e in self.entries],
         }
@@ -130,9 +133,12 @@ class Manifest:
                             for index, item in enumerate(fields["submissions"]))
             if not all(type(name) is str for name in fields["formats"]):
                 raise ResultFileError("formats: expected a list of strings")
+            feedback = document.get("feedback", DEFAULT_LEVEL)
+            if feedback not in FEEDBACK_LEVELS:
+                raise ResultFileError(f"feedback: expected one of {', '.join(FEEDBACK_LEVELS)}")
             return cls(fields["grader_version"], AssignmentInfo.from_json(fields["assignment"]),
                        float(fields["timeout_seconds"]), tuple(fields["formats"]), (shard["index"], shard["count"]),
-                       fields["total"], entries)
+                       fields["total"], entries, feedback)
         except (ValueError, TypeError, ResultFileError) as error:  # JSON that does not parse is a ValueError
             raise ResultFileError(f"{path}: {error}") from None
 
@@ -202,9 +208,10 @@ def check_shard_set(folders: Sequence[Path], shards: Sequence[tuple[int, int]]) 
         raise UsageError(f"{what}: merge the folders of every shard of one --shard K/N run, and nothing else")
 
 
-def grading_key(assignment: AssignmentInfo, timeout_seconds: float) -> dict[str, Any]:
-    """What, besides the submission's bytes and the grader version, decides a result: checked by --resume."""
-    return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}
+def grading_key(assignment: AssignmentInfo, timeout_seconds: float, feedback: str = DEFAULT_LEVEL) -> dict[str, Any]:
+    """What, besides the submission's bytes and the grader version, decides a result and the feedback files next to
+    it (written at one --feedback level): checked by --resume."""
+    return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds, "feedback": feedback}
 
 
 def result_file_text(result: SubmissionResult, grader_version: str, key: Mapping[str, Any]) -> str:

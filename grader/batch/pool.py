@@ -55,7 +55,7 @@ class InProcessPool:
 
     def grade(self, entries: Sequence[Entry]) -> Iterator[Graded]:
         assert self.grader is not None, "start() first"
-        key = grading_key(assignment_info(self.grader), self.setup.limits.wall_seconds)
+        key = grading_key(assignment_info(self.grader), self.setup.limits.wall_seconds, self.setup.feedback)
         for entry in entries:
             yield grade_entry(self.grader, self.setup, key, entry)
 

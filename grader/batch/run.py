@@ -43,7 +43,8 @@ from grader.batch.progress import Progress
 from grader.batch.reports import ClassReport
 from grader.errors import Interrupted, ResultFileError, UsageError
 from grader.extract import defined_functions
-from grader.feedback import RENDERERS
+from grader.feedback import RENDERERS, render
+from grader.feedback.audience import DEFAULT_LEVEL, for_audience
 from grader.feedback.gradescope import render_gradescope
 from grader.feedback.junit import JUnitReport
 from grader.feedback.result_json import from_json
@@ -71,6 +72,8 @@ class BatchOptions:
     progress: bool = True
     clean: bool = False
     """Remove the result files of submissions not in `paths` from `out`."""
+    feedback: str = DEFAULT_LEVEL
+    """What students may see in the feedback files (--feedback)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +134,8 @@ def run_batch(options: BatchOptions) -> int:
         print(f"grade: grading as {choice.folder.name}: {choice.reason}", file=sys.stderr)
     folder = choice.folder
     colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    renderers = feedback_renderers(options.formats, options.out is not None, colour)
-    setup = GradingSetup(str(folder), options.limits, renderers)
+    renderers = feedback_renderers(options.formats, options.out is not None, colour, options.feedback)
+    setup = GradingSetup(str(folder), options.limits, renderers, options.feedback)
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
     show = options.progress and not (options.out is None and sys.stdout.isatty())
     progress = Progress(len(selected), sys.stderr, sys.stderr.isatty(), enabled=show)
@@ -141,9 +144,9 @@ def run_batch(options: BatchOptions) -> int:
     try:
         info = pool.start()
         below = min_score_test(options.min_score, info.max_score)
-        key = grading_key(info, options.limits.wall_seconds)
+        key = grading_key(info, options.limits.wall_seconds, options.feedback)
         manifest = Manifest(__version__, info, options.limits.wall_seconds, tuple(sorted(set(options.formats))),
-                            options.shard, len(entries), selected)
+                            options.shard, len(entries), selected, options.feedback)
         if options.out is not None:
             remove_stale_temporaries(options.out)
             write_atomic(options.out / MANIFEST_FILE, manifest.to_text())
@@ -157,7 +160,7 @@ def run_batch(options: BatchOptions) -> int:
                 progress.advance(failed=graded.failure is not None)
         else:
             outcomes = _print_in_order(pool.grade(selected), selected, info, key, renderers, options.formats,
-                                       progress)
+                                       progress, options.feedback)
     except KeyboardInterrupt as stop:
         stopped = True
         progress.close()
@@ -176,17 +179,19 @@ def run_batch(options: BatchOptions) -> int:
     return exit_status(outcomes, below)
 
 
-def feedback_renderers(formats: Sequence[str], to_files: bool, colour: bool) -> dict[str, Render]:
-    """The per-submission renderers to run where each result is computed (json, the result file, is always made)."""
+def feedback_renderers(formats: Sequence[str], to_files: bool, colour: bool,
+                       feedback: str = DEFAULT_LEVEL) -> dict[str, Render]:
+    """The per-submission renderers to run where each result is computed (json, the result file, is always made),
+    each showing what `feedback` lets students see."""
     wanted = [name for name in formats if name in RENDERERS]
     if to_files:
         wanted = ["markdown", *(name for name in wanted if name not in ("json", "markdown"))]
     # On standard output, `json` is the standard JSON, as for one submission (the result file adds `grading`).
-    return {name: _bind(RENDERERS[name], colour and name == "text") for name in dict.fromkeys(wanted)}
+    return {name: _bind(name, colour and name == "text", feedback) for name in dict.fromkeys(wanted)}
 
 
-def _bind(render: Callable[[SubmissionResult, str, bool], str], colour: bool) -> Render:
-    return lambda result: render(result, __version__, colour)
+def _bind(name: str, colour: bool, feedback: str) -> Render:
+    return lambda result: render(name, result, __version__, colour, feedback)
 
 
 def _completed(results: Iterator[Graded], info: AssignmentInfo, key: Mapping[str, Any],
@@ -246,13 +251,13 @@ def render_missing(out: Path, entry: Entry, renderers: Mapping[str, Render], doc
 
 def _print_in_order(results: Iterator[Graded], selected: Sequence[Entry], info: AssignmentInfo,
                     key: Mapping[str, Any], renderers: Mapping[str, Render], formats: Sequence[str],
-                    progress: Progress) -> list[_Outcome]:
+                    progress: Progress, feedback: str) -> list[_Outcome]:
     """Standard output: each submission's text in input order, whatever order they finish in; then JUnit."""
     position = {entry.index: number for number, entry in enumerate(selected)}
     waiting: dict[int, Graded] = {}
     following = 0
     outcomes: list[_Outcome] = []
-    reports = _BatchReports(info, formats) if _needs_reports(formats) else None
+    reports = _BatchReports(info, formats, feedback) if _needs_reports(formats) else None
     for graded in _completed(results, info, key, renderers):
         progress.advance(failed=graded.failure is not None)
         waiting[position[graded.entry.index]] = graded
@@ -282,7 +287,8 @@ def _needs_reports(formats: Sequence[str]) -> bool:
 class _BatchReports:
     """The accumulators the batch files come from, fed in input order."""
 
-    def __init__(self, info: AssignmentInfo, formats: Sequence[str]) -> None:
+    def __init__(self, info: AssignmentInfo, formats: Sequence[str], feedback: str) -> None:
+        self.feedback = feedback
         self.classes = ClassReport(info)
         self.junit = JUnitReport(f"grade: {info.title}") if "junit" in formats else None
         self.single: SubmissionResult | None = None
@@ -290,8 +296,8 @@ class _BatchReports:
     def add(self, submission_id: str, result: SubmissionResult) -> None:
         self.classes.add(submission_id, result)
         if self.junit is not None:
-            self.junit.add(submission_id, result)
-        self.single = result if len(self.classes.rows) == 1 else None
+            self.junit.add(submission_id, for_audience(result, self.feedback))  # CI logs students may read
+        self.single = for_audience(result, self.feedback) if len(self.classes.rows) == 1 else None
 
     def junit_xml(self) -> str:
         assert self.junit is not None
@@ -315,7 +321,7 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
     Raises:
         UsageError: A submission of the manifest has no readable result file.
     """
-    reports = _BatchReports(manifest.assignment, manifest.formats)
+    reports = _BatchReports(manifest.assignment, manifest.formats, manifest.feedback)
     outcomes = []
     for entry in manifest.entries:
         result = (known or {}).get(entry.id) or _read_result(out, entry)
@@ -325,12 +331,13 @@ def write_batch_files(out: Path, manifest: Manifest, known: Mapping[str, Submiss
     write_atomic(out / "grades.csv", reports.classes.grades_csv())
     write_atomic(out / "summary.md", reports.classes.summary_markdown())
     # Each submission's Markdown and result files are always there; its text file when asked for.
-    feedback = [SUFFIXES[name] for name in ("markdown", "text", "json") if name != "text" or name in manifest.formats]
+    feedback = [SUFFIXES[name] for name in ("markdown", "html", "notebook", "text", "json")
+                if name in ("markdown", "json") or name in manifest.formats]
     write_atomic(out / "summary.html", reports.classes.summary_html(feedback))
     if reports.junit is not None:
         write_atomic(out / "junit.xml", reports.junit_xml())
     if "gradescope" in manifest.formats and manifest.total == 1 and reports.single is not None:
-        write_atomic(out / "results.json", render_gradescope(reports.single, __version__, False) + "\n")
+        write_atomic(out / "results.json", render_gradescope(reports.single, __version__, False) + "\n")  # its view
     reports.github_summary()
     stale = stale_results(out, {entry.id for entry in manifest.entries})
     if stale and clean:

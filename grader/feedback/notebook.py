@@ -34,6 +34,8 @@ MARKER = "grader"
 """The cell metadata key of the cells the grader inserted: {"grader": {"feedback": true, "kind": ...}}."""
 FEEDBACK_TAG = "grader-feedback"
 """Also in their tags (nbconvert gives a tagged cell a class: how the HTML page styles them)."""
+ANNOTATED_SUFFIX = ".feedback.ipynb"
+"""The annotated copy's file ending (a folder search for submissions skips these)."""
 _STATUS_MARK = {"passed": "✓", "failed": "✗", "error": "✗", "missing": "✗"}  # text, not emoji: every font has them
 
 
@@ -54,7 +56,7 @@ def is_feedback_cell(cell: object) -> bool:
     return isinstance(marker, dict) and marker.get("feedback") is True
 
 
-@renderer("notebook", ".feedback.ipynb", "the student's notebook, with the feedback after each cell it is about")
+@renderer("notebook", ANNOTATED_SUFFIX, "the student's notebook, with the feedback after each cell it is about")
 def render_notebook(result: SubmissionResult, version: str, colour: bool = False) -> str:
     """The annotated notebook as .ipynb text (indented and ordered as Jupyter writes it)."""
     return notebook_text(annotate(result).document)
@@ -192,7 +194,8 @@ def _validate(cells: list[dict[str, Any]], minor: int) -> None:
 def _summary(result: SubmissionResult, unplaced: list[tuple[ExerciseResult, Finding]]) -> list[str]:
     lines = [f"## Feedback from the grader: {points(result.score, result.max_score)} — {result.status}", "",
              f"*{result.assignment_title}* · `{Path(result.path).name}`", ""]
-    lines += [f"> **{kind}**: {message}" for kind, message in result.errors]
+    for kind, message in result.errors:
+        lines += [f"> **{kind}**: {message}", ""]
     lines += ["| exercise | points | status |", "|---|---:|---|"]
     for exercise in result.exercises:
         where = sorted({f"code cell {finding.location.code_cell}" if finding.location.code_cell is not None
