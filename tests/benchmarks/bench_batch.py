@@ -215,11 +215,13 @@ def speed_index() -> float:
     return 1000 * best
 
 
-def run_batch(grade: list[str], folder: Path, out: Path, jobs: int, timeout: float) -> dict:
-    """Time one `grade DIR --out OUT --jobs N` and sample its memory."""
+def run_batch(grade: list[str], folder: Path, out: Path, jobs: int, timeout: float,
+              formats: list[str] | None = None) -> dict:
+    """Time one `grade DIR --out OUT --jobs N [--format F...]` and sample its memory."""
     # A fresh folder each run: deleting the last run's thousands of files right before would slow this one's writes.
     assert not out.exists(), out
-    command = [*grade, str(folder), "--out", str(out), "--jobs", str(jobs), "--timeout", str(timeout), "--quiet"]
+    command = [*grade, str(folder), "--out", str(out), "--jobs", str(jobs), "--timeout", str(timeout), "--quiet",
+               *(word for name in formats or () for word in ("--format", name))]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -276,6 +278,8 @@ def main() -> int:
                         "the grader can reuse no run")
     parser.add_argument("--repeat", type=int, default=1, help="time each size this many times (default 1)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    parser.add_argument("--format", action="append", dest="formats", metavar="NAME",
+                        help="also write this --format for every notebook (repeatable; e.g. html, notebook)")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")] if arguments.sizes else [arguments.count]
     grade = arguments.grade.split()
@@ -291,7 +295,7 @@ def main() -> int:
               f"({kinds.get('correct', 0)} correct); the student's own code: "
               + ", ".join(f"{function} in {100 * number / len(files):.0f}%" for function, number in own.items()))
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before; grade = {arguments.grade}; "
-              f"--jobs {arguments.jobs}")
+              f"--jobs {arguments.jobs}" + "".join(f" --format {name}" for name in arguments.formats or ()))
         rates: dict[int, list[float]] = {}
         for size in sizes:
             folder = source
@@ -303,7 +307,7 @@ def main() -> int:
             for attempt in range(arguments.repeat):
                 loop_ms = speed_index()
                 measured = run_batch(grade, folder, scratch / f"out-{size}-{attempt}", arguments.jobs,
-                                     arguments.timeout)
+                                     arguments.timeout, arguments.formats)
                 assert measured["graded"] == size, measured
                 rates.setdefault(size, []).append(size / measured["seconds"])
                 cpu_each = 1000 * measured["cpu"] / size
