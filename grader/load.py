@@ -3,6 +3,10 @@
 Notebooks are read as plain JSON rather than through nbformat: validation is slow on big
 notebooks, and students' files are often slightly off-schema (missing ids, outputs or
 metadata) in ways that do not matter for grading. nbformat 4 and 3 are both understood.
+
+An annotated notebook (`--format notebook`) grades as the original did: the cells the grader
+inserted (metadata `"grader": {"feedback": true}`) are Markdown, dropped with the rest. A code
+cell is graded whatever its metadata says: it is the student's code.
 """
 from __future__ import annotations
 

@@ -272,3 +272,34 @@ def test_grading_one_notebook_imports_neither_nbconvert_nor_nbformat_nor_the_bat
     page = subprocess.run([sys.executable, "-m", "grader", str(MISTAKE), "--format", "html", "--timeout", "3"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert page.stdout.startswith("<!DOCTYPE html>") and "grader-feedback" in page.stdout
+
+
+def test_hints_show_no_input_a_students_error_message_carries(grader, notebook):
+    leaking = notebook("import numpy as np\n\ndef backward_propagation_with_regularization(X, Y, cache, lambd):\n"
+                       "    raise ValueError(np.array2string(cache[0], precision=6))\n")
+    result = grader.grade(leaking)
+    finding = next(e for e in result.exercises if e.function == BACKWARD).findings[0]
+    assert finding.id == "exception" and "ValueError" in finding.explanation
+    forbidden = _probe_numbers(grader)
+
+    def leaked(level: str) -> set[str]:
+        shown = _shown(result, level)
+        return {number for number in forbidden if re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", shown)}
+
+    assert leaked("full")  # the message shows the probe's Z1 at full (X is round numbers: too short to tell)
+    assert leaked("hints") == set()
+
+
+def test_resuming_at_another_feedback_level_rewrites_the_feedback(tmp_path):
+    out = tmp_path / "out"
+
+    def run(*extra: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "grader", str(MISTAKE), "--out", str(out), "--timeout", "3",
+                               "--quiet", *extra], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    run()
+    assert "What the numbers show" in (out / "np_sum_mistake.md").read_text()
+    run("--resume", "--feedback", "hints")
+    hints = (out / "np_sum_mistake.md").read_text()
+    assert "What the numbers show" not in hints and "The L2 term is a number" in hints

@@ -132,8 +132,8 @@ def _student_notebook(result: SubmissionResult) -> dict[str, Any]:
         return _new_notebook([{"cell_type": "code", "execution_count": None, "id": "graded-file", "metadata": {},
                                "outputs": [], "source": _lines(text)}])
     document = json.loads(text)
-    if "worksheets" in document or document.get("nbformat") != 4:
-        import nbformat  # only when annotating a notebook of another version
+    if "worksheets" in document:
+        import nbformat  # only when annotating an nbformat 3 notebook
 
         converted = nbformat.reads(text, as_version=4)
         document = json.loads(nbformat.writes(converted))
