@@ -40,6 +40,9 @@ from grader.sandbox import Submitted, Worker
 from grader.scoring import NO_GRADED_FUNCTION, exercise_score, exercise_status, not_run, submission_grade
 
 SUBMISSION_FILENAME = "<submission>"
+REPLACEMENTS_MODULE = "_provided_replacements"
+"""The name the provided helpers are also served under, for the functions an exercise replaces (never imported by
+students: a name no course module has)."""
 _NAMES_SHOWN = 8  # of the functions a notebook defines, when it defines none of the assignment's
 _NAME_CHARS = 60
 
@@ -86,6 +89,7 @@ class Grader:
                                            for arguments in (reference.probe.arguments, reference.baseline_arguments)
                                            if arguments is not None)
                            for function, references in self._references.items()}
+            self._bindings = {function: _bindings(references) for function, references in self._references.items()}
             # The worker probed its layers meanwhile: one that could not start fails here, once, saying why.
             self.worker.layers
         except BaseException:
@@ -157,14 +161,17 @@ class Grader:
                                 sandbox_user=self.worker.sandbox_user)
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
+        served = dict.fromkeys(serving(self.assignment, extraction).modules, self.assignment.helper_source)
+        if exercise.replaces:
+            served[REPLACEMENTS_MODULE] = self.assignment.helper_source
         return Job(
             source=extraction.source,
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
             calls=self._calls[exercise.function],
-            served_modules=dict.fromkeys(serving(self.assignment, extraction).modules,
-                                         self.assignment.helper_source),
+            served_modules=served,
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
+            bindings=self._bindings[exercise.function],
         )
 
     def _grade_exercise(self, exercise: Exercise, extraction: Extraction,
@@ -204,16 +211,26 @@ class Grader:
 
 
 def _reference_probes(exercise: Exercise) -> tuple[_ReferenceProbe, ...]:
-    def answer(arguments: tuple[Any, ...]) -> dict:
+    def answer(probe: Probe, arguments: tuple[Any, ...]) -> dict:
         # A copy, so a reference that modifies its inputs cannot change the probes students receive.
-        return expected_outputs(exercise, exercise.reference(*copy.deepcopy(arguments)))
+        return expected_outputs(exercise, exercise.call_reference(probe, copy.deepcopy(arguments)))
 
     references = []
     for probe in exercise.probes:
         baseline = exercise.baseline_arguments(probe)
-        references.append(_ReferenceProbe(probe, answer(probe.arguments), baseline,
-                                          answer(baseline) if baseline is not None else None))
+        references.append(_ReferenceProbe(probe, answer(probe, probe.arguments), baseline,
+                                          answer(probe, baseline) if baseline is not None else None))
     return tuple(references)
+
+
+def _bindings(references: Sequence[_ReferenceProbe]) -> tuple[dict[str, str], ...]:
+    """The functions an exercise replaces, bound call by call (as in Grader._calls) to the helpers each probe chose."""
+    if not any(reference.probe.replacements for reference in references):
+        return ()
+    return tuple({name: f"{REPLACEMENTS_MODULE}.{helper.__name__}"
+                  for name, helper in reference.probe.replacements.items()}
+                 for reference in references
+                 for arguments in (reference.probe.arguments, reference.baseline_arguments) if arguments is not None)
 
 
 def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunOutcome) -> tuple[Trial, ...]:

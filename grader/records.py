@@ -195,6 +195,9 @@ class Job:
     calls: tuple[tuple[Any, ...], ...]  # positional arguments for each call, in order
     served_modules: Mapping[str, str]  # module name -> source, importable by `source`
     calls_key: str | None = None  # names `calls`: a worker receives them once and reuses them for this key
+    bindings: tuple[Mapping[str, str], ...] = ()
+    """Per call (none, or one per call): names of `source`'s globals to set, before the call, to an attribute of
+    a served module, `"module.attribute"` (functions the grader supplies instead of the submission's own)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,3 +196,61 @@ def test_with_one_built_in_assignment_the_notebook_is_not_read_to_choose():
     else:
         with pytest.raises(AssertionError, match="although"):
             catalog.find_assignment(None, read)
+
+
+REPLACING_SPEC = """\
+name: applying
+title: "Apply a function the course gives"
+helpers: {source: provided.py, serves: [applying_utils]}
+exercises:
+  - function: apply_twice
+    parameters: [x]
+    points: 1
+    reference: solution.py:apply_twice
+    probes: probes.py:probes
+    returns: number
+    keys: [y]
+    replaces: [step]
+    checks:
+      - {check: values, title: "y", points: 1}
+"""
+
+
+def make_replacing_assignment(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "assignment.yaml").write_text(REPLACING_SPEC)
+    (folder / "provided.py").write_text("def step(x):\n    return x + 1.0\n\ndef double(x):\n    return 2.0 * x\n")
+    (folder / "solution.py").write_text("from .provided import step as given_step\n\n\n"
+                                        "def apply_twice(x, step=given_step):\n    return step(step(x))\n")
+    (folder / "probes.py").write_text(
+        "from .provided import double\n\n\ndef probes():\n"
+        "    return [{'name': 'step', 'arguments': (1.0,)},\n"
+        "            {'name': 'double', 'arguments': (1.0,), 'replacements': {'step': double}},\n"
+        "            {'name': 'double by name', 'arguments': (3.0,), 'replacements': {'step': 'double'}}]\n")
+    return folder
+
+
+def test_replaced_functions_are_the_provided_helpers_each_probe_chose_for_student_and_reference(tmp_path):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    exercise = load_assignment(folder).exercises[0]
+    assert [exercise.call_reference(probe, probe.arguments) for probe in exercise.probes] == [3.0, 4.0, 12.0]
+    # The student's own `step` (wrong on purpose) never runs: the grader binds the helper each probe chose.
+    own = write_notebook(tmp_path / "own.ipynb",
+                         "def step(x):\n    return x - 100\n\ndef apply_twice(x):\n    return step(step(x))\n")
+    inline = write_notebook(tmp_path / "inline.ipynb", "def apply_twice(x):\n    return x + 2.0\n")  # step adds 1
+    with Grader(folder, Limits(wall_seconds=3)) as grader:
+        assert grader.grade(own).score == 1
+        result = grader.grade(inline)
+    assert "differs on 2 of 3 probes" in result.exercises[0].checks[0].message
+
+
+@pytest.mark.parametrize("replacement, message", [
+    ("'replacements': {'step': len}", "must be replaced by a function of the provided helpers"),
+    ("'replacements': {'other': 'double'}", "replaces other, which the exercise does not list"),
+])
+def test_a_replacement_that_is_not_a_provided_helper_is_refused_at_load(tmp_path, replacement, message):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    probes = (folder / "probes.py").read_text().replace("'replacements': {'step': double}", replacement)
+    (folder / "probes.py").write_text(probes)
+    with pytest.raises(SpecError, match=message):
+        load_assignment(folder)

@@ -13,8 +13,9 @@ import importlib
 import sys
 import types
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from grader.assignment.model import Assignment, CheckSpec, Exercise, MistakeText, Probe, Tolerance
 from grader.assignment.schema import (
@@ -67,10 +68,10 @@ def load_assignment(folder: Path) -> Assignment:
         return _resolve(package, reference, where, key)
 
     detectors = _load_detectors(package, data.get("detectors", []), where)
-    exercises = tuple(
-        _load_exercise(entry, f"exercises[{index}]", where, resolve, mistakes, detectors, general)
-        for index, entry in enumerate(data["exercises"])
-    )
+    context = _Context(where, resolve, mistakes, detectors, general,
+                       lambda: _import(package, helpers["source"], where, "helpers.source"))
+    exercises = tuple(_load_exercise(entry, f"exercises[{index}]", context)
+                      for index, entry in enumerate(data["exercises"]))
     if not exercises:
         raise SpecError("no exercises", path=where, key="exercises")
     return Assignment(
@@ -133,8 +134,21 @@ def _load_checks(entry: dict, key: str, where: str, resolve: Resolve) -> tuple[C
     return tuple(checks)
 
 
-def _load_exercise(entry: object, key: str, where: str, resolve: Resolve, mistakes: Mapping[str, MistakeText],
-                   detectors: Mapping[str, Detector], general: Mapping[str, MistakeText]) -> Exercise:
+@dataclass(frozen=True)
+class _Context:
+    """What loading an exercise needs from the whole spec."""
+
+    where: str
+    resolve: Resolve
+    mistakes: Mapping[str, MistakeText]
+    detectors: Mapping[str, Detector]
+    general: Mapping[str, MistakeText]
+    helpers: Callable[[], types.ModuleType]
+    """The provided helpers as a module (loaded only for an exercise that replaces functions by them)."""
+
+
+def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
+    where, resolve, mistakes, detectors = context.where, context.resolve, context.mistakes, context.detectors
     check_keys(entry, EXERCISE_KEYS, REQUIRED_EXERCISE_KEYS, where, key)
     assert isinstance(entry, dict)
     parameters = tuple(str(name) for name in entry["parameters"])
@@ -167,10 +181,17 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Resolve, mistak
     reference = resolve(entry["reference"], f"{key}.reference")
     probes_function = resolve(entry["probes"], f"{key}.probes")
     try:
-        probes = tuple(Probe(str(probe["name"]), tuple(probe["arguments"])) for probe in probes_function())
+        made = list(probes_function())
+        probes = tuple(Probe(str(probe["name"]), tuple(probe["arguments"])) for probe in made)
     except Exception as error:  # instructor code: any failure is a spec error, reported with its cause
         raise SpecError(f"the probes could not be made: {type(error).__name__}: {error}", path=where,
                         key=f"{key}.probes") from error
+    replaces = tuple(str(name) for name in entry.get("replaces", ()))
+    if replaces:
+        probes = _with_replacements(probes, made, replaces, context.helpers(), where, key)
+    elif any("replacements" in probe for probe in made):
+        raise SpecError("probes give replacements, but the exercise replaces no function", path=where,
+                        key=f"{key}.replaces")
     if any(len(probe.arguments) != len(parameters) for probe in probes) or not probes:
         raise SpecError("probes must give one argument per parameter", path=where, key=f"{key}.probes")
     return Exercise(
@@ -189,8 +210,31 @@ def _load_exercise(entry: object, key: str, where: str, resolve: Resolve, mistak
         depends_on=depends_on,
         baseline_mistake=baseline_mistake,
         baseline_mistake_text=mistakes.get(baseline_mistake) if baseline_mistake else None,
-        general_prose=general,
+        general_prose=context.general,
+        replaces=replaces,
     )
+
+
+def _with_replacements(probes: tuple[Probe, ...], made: list[dict], replaces: tuple[str, ...],
+                       helpers: types.ModuleType, where: str, key: str) -> tuple[Probe, ...]:
+    """Each probe with a provided helper for every replaced name: its own choice, else the helper of that name."""
+    def helper(value: object, name: str) -> Callable[..., Any]:
+        function = getattr(helpers, value, None) if isinstance(value, str) else value
+        if callable(function) and getattr(helpers, getattr(function, "__name__", ""), None) is function:
+            return cast(Callable[..., Any], function)
+        raise SpecError(f"{name!r} must be replaced by a function of the provided helpers, not {value!r}",
+                        path=where, key=f"{key}.replaces")
+
+    completed = []
+    for probe, raw in zip(probes, made):
+        chosen = raw.get("replacements", {})
+        unknown = sorted(set(chosen) - set(replaces))
+        if unknown:
+            raise SpecError(f"probe {probe.name!r} replaces {', '.join(unknown)}, which the exercise does not list",
+                            path=where, key=f"{key}.replaces")
+        replacements = {name: helper(chosen.get(name, name), name) for name in replaces}
+        completed.append(Probe(probe.name, probe.arguments, replacements))
+    return tuple(completed)
 
 
 def _load_package(folder: Path, name: str) -> types.ModuleType:

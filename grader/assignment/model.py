@@ -42,6 +42,8 @@ class Probe:
     """Short human-readable description of the input (its shapes and sizes)."""
     arguments: tuple[Any, ...]
     """Positional arguments, in the function's parameter order."""
+    replacements: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    """For an exercise that `replaces` functions: name → the provided helper that stands for it on this probe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,15 @@ class Exercise:
     general_prose: Mapping[str, MistakeText] = field(default_factory=dict)
     """The assignment's own wording of the findings every function can have (`uses-notebook-global`, ...),
     used instead of the engine's generic one."""
+    replaces: tuple[str, ...] = ()
+    """Functions the graded function calls that the grader supplies, per probe, from the provided helpers instead
+    of the submission's own (given code, or another graded function: judged there, not twice). The reference
+    receives them as keyword arguments."""
+
+    def call_reference(self, probe: Probe, arguments: tuple[Any, ...]) -> Any:
+        """The reference's answer to `arguments` (a probe's, or its baseline variant), with the probe's
+        replacements."""
+        return self.reference(*arguments, **probe.replacements)
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ HELPER_KEYS = {"source": str, "serves": list}
 EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,
     "probes": str, "returns": (str, dict), "keys": list, "baseline": dict, "tolerance": dict, "checks": list,
-    "mistakes": list, "depends_on": dict, "baseline_mistake": str,
+    "mistakes": list, "depends_on": dict, "baseline_mistake": str, "replaces": list,
 }
 REQUIRED_EXERCISE_KEYS = {"function", "parameters", "points", "reference", "probes", "returns", "checks"}
 CHECK_KEYS = {"check": str, "title": str, "points": (int, float), "options": dict}
