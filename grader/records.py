@@ -338,6 +338,12 @@ class Detection:
     When the numbers fit this mistake and another equally, code that reads `variable` assigned otherwise
     shows this one, and code assigning it one of these shows it is not this one."""
 
+    points_at: tuple[str, ...] = ()
+    """Variables of the student's code whose assignments hold the mistake: the finding quotes every statement
+    assigning (or assigning into) any of them, when the function has some."""
+    line: int | None = None
+    """A line of the extracted module to point at (e.g. where the call raised), when no `points_at` applies."""
+
     def claims(self) -> frozenset[tuple[str, str, str]]:
         """What it explains, as (output, part, aspect) triples; aspect "" stands for every aspect."""
         return frozenset((output, self.part, aspect) for output in self.outputs for aspect in self.aspects or ("",))

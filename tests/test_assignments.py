@@ -254,3 +254,90 @@ def test_a_replacement_that_is_not_a_provided_helper_is_refused_at_load(tmp_path
     (folder / "probes.py").write_text(probes)
     with pytest.raises(SpecError, match=message):
         load_assignment(folder)
+
+
+VARIANTS = """\
+import numpy as np
+
+from grader.authoring import variant
+
+
+@variant("scale.no-shift", points_at=("y",))
+def forgets_the_shift(x, k):
+    y = k * x
+    return y, {"mean": float(np.mean(y)), "total": float(np.sum(y))}
+
+
+@variant("scale.scalar-only")
+def converts_to_a_number(x, k):
+    y = float(x) * k + 1.0  # raises for arrays of several numbers
+    return y, {"mean": y, "total": y}
+"""
+VARIANT_PROSE = """\
+  scale.no-shift:
+    title: "The shift is missing"
+    explanation: "y is k·x + 1, not k·x."
+    fix: "Add 1.0."
+  scale.scalar-only:
+    title: "float() of an array"
+    explanation: "float() takes one number; x holds several."
+    fix: "Multiply the array itself: k * x."
+"""
+
+
+@pytest.fixture
+def with_variants(tmp_path) -> Path:
+    spec = SPEC.replace("detectors: [mistakes.py]", "variants: [variants.py]").replace(
+        "    checks:", "    mistakes: [scale.no-shift, scale.scalar-only]\n    checks:") + VARIANT_PROSE
+    folder = make_assignment(tmp_path / "scaling", spec)
+    (folder / "variants.py").write_text(VARIANTS)
+    return folder
+
+
+def test_a_variant_detects_its_mistake_and_quotes_the_lines_building_the_variable_it_points_at(with_variants,
+                                                                                                 tmp_path):
+    exercise = load_assignment(with_variants).exercises[0]
+    assert [variant.__name__ for variant in exercise.variants["scale.no-shift"]] == ["forgets_the_shift"]
+    shiftless = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            y = x.copy()
+            y *= k
+            return y, {"mean": np.mean(y), "total": np.sum(y)}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        (finding,) = grader.grade(shiftless).exercises[0].findings
+    assert finding.id == "scale.no-shift" and finding.outputs == ("scaled", "stats.mean", "stats.total")
+    assert [finding.location.code, *(line.code for line in finding.locations)] == ["y = x.copy()", "y *= k"]
+    assert "exactly what this mistake gives" in finding.evidence
+
+
+def test_a_variant_that_raises_explains_a_student_raising_the_same_error_at_the_students_line(with_variants,
+                                                                                               tmp_path):
+    scalar = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            value = k * float(x) + 1.0
+            return value, {"mean": value, "total": value}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        result = grader.grade(scalar)
+    (finding,) = result.exercises[0].findings
+    assert finding.id == "scale.scalar-only" and finding.title == "float() of an array"
+    assert finding.location.code == "value = k * float(x) + 1.0" and "TypeError" in finding.evidence
+    assert result.exercises[0].status == "error"  # explained, still not credited
+
+
+def test_a_student_whose_numbers_differ_from_every_variant_gets_no_catalogue_finding(with_variants, tmp_path):
+    other = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            y = k * x - 1.0
+            return y, {"mean": np.mean(y), "total": np.sum(y)}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        findings = grader.grade(other).exercises[0].findings
+    assert findings and all(finding.id is None for finding in findings)
+
+
+def test_a_variant_of_an_id_no_exercise_lists_is_refused_at_load(with_variants):
+    (with_variants / "variants.py").write_text(VARIANTS.replace('"scale.scalar-only"', '"scale.unlisted"'))
+    with pytest.raises(SpecError, match="variant converts_to_a_number .*no exercise lists 'scale.unlisted'"):
+        load_assignment(with_variants)

@@ -33,6 +33,7 @@ from grader.assignment.schema import (
 from grader.checks import CHECKS
 from grader.diagnose.detectors import Detector, collect_detectors, detector_for
 from grader.diagnose.messages import GENERAL_MISTAKES
+from grader.diagnose.variants import Variant, assign_variants, collect_variants, variant_detector
 from grader.errors import SpecError
 
 Resolve = Callable[[str, str], Callable[..., Any]]
@@ -68,8 +69,9 @@ def load_assignment(folder: Path) -> Assignment:
         return _resolve(package, reference, where, key)
 
     detectors = _load_detectors(package, data.get("detectors", []), where)
+    variants = _load_variants(package, data, where)
     context = _Context(where, resolve, mistakes, detectors, general,
-                       lambda: _import(package, helpers["source"], where, "helpers.source"))
+                       lambda: _import(package, helpers["source"], where, "helpers.source"), variants)
     exercises = tuple(_load_exercise(entry, f"exercises[{index}]", context)
                       for index, entry in enumerate(data["exercises"]))
     if not exercises:
@@ -98,6 +100,19 @@ def _load_detectors(package: types.ModuleType, files: object, where: str) -> dic
                             key="detectors")
         detectors.update(found)
     return detectors
+
+
+def _load_variants(package: types.ModuleType, data: dict, where: str) -> dict[str, dict[str, tuple[Variant, ...]]]:
+    """Graded function → mistake id → its variants, from the files the spec's `variants:` names."""
+    files = data.get("variants", [])
+    implementations: list[Variant] = []
+    for file_name in [files] if isinstance(files, str) else files:
+        if not isinstance(file_name, str):
+            raise SpecError("must be a file name or a list of file names", path=where, key="variants")
+        implementations.extend(collect_variants(_import(package, file_name, where, "variants")))
+    listed = {str(entry.get("function")): [str(mistake) for mistake in entry.get("mistakes", ())]
+              for entry in data["exercises"] if isinstance(entry, dict) and isinstance(entry.get("mistakes", []), list)}
+    return assign_variants(implementations, listed, where)
 
 
 def _public_names(tree: ast.Module) -> frozenset[str]:
@@ -145,6 +160,8 @@ class _Context:
     general: Mapping[str, MistakeText]
     helpers: Callable[[], types.ModuleType]
     """The provided helpers as a module (loaded only for an exercise that replaces functions by them)."""
+    variants: Mapping[str, Mapping[str, tuple[Variant, ...]]]
+    """Graded function → mistake id → its variants."""
 
 
 def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
@@ -161,12 +178,16 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
     tolerance_data = entry.get("tolerance", {})
     check_keys(tolerance_data, {"rtol": (int, float), "atol": (int, float)}, set(), where, f"{key}.tolerance")
     own_mistakes, own_detectors = {}, {}
+    own_variants = context.variants.get(str(entry["function"]), {})
     for mistake_id in entry.get("mistakes", ()):
         if mistake_id not in mistakes:
             raise SpecError(f"no prose for mistake {mistake_id!r} under 'mistakes'", path=where, key=f"{key}.mistakes")
         detector = detector_for(mistake_id, detectors)
+        if detector is None and mistake_id in own_variants:
+            detector = variant_detector(mistake_id, own_variants[mistake_id])
         if detector is None:
-            raise SpecError(f"no detector registered for {mistake_id!r}", path=where, key=f"{key}.mistakes")
+            raise SpecError(f"no detector registered for {mistake_id!r}, and no variant makes it", path=where,
+                            key=f"{key}.mistakes")
         own_mistakes[mistake_id] = mistakes[mistake_id]
         own_detectors[mistake_id] = detector
     baseline_mistake = entry.get("baseline_mistake")
@@ -212,6 +233,7 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
         baseline_mistake_text=mistakes.get(baseline_mistake) if baseline_mistake else None,
         general_prose=context.general,
         replaces=replaces,
+        variants=own_variants,
     )
 
 

@@ -130,7 +130,10 @@ class Exercise:
     replaces: tuple[str, ...] = ()
     """Functions the graded function calls that the grader supplies, per probe, from the provided helpers instead
     of the submission's own (given code, or another graded function: judged there, not twice). The reference
-    receives them as keyword arguments."""
+    and the variants receive them as keyword arguments."""
+    variants: Mapping[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict)
+    """Catalog id → wrong implementations that make that mistake (see grader.diagnose.variants): they detect it,
+    and `grade check-spec` runs them to see which mistakes the probes tell apart."""
 
     def call_reference(self, probe: Probe, arguments: tuple[Any, ...]) -> Any:
         """The reference's answer to `arguments` (a probe's, or its baseline variant), with the probe's

@@ -14,7 +14,8 @@ from grader.assignment.model import MistakeText, Returned
 from grader.errors import SpecError
 
 SPEC_FILE = "assignment.yaml"
-TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": (str, list), "exercises": list, "mistakes": dict}
+TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": (str, list), "variants": (str, list),
+            "exercises": list, "mistakes": dict}
 HELPER_KEYS = {"source": str, "serves": list}
 EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,

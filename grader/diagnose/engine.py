@@ -44,8 +44,11 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     error_finding = writer.error(errors[0], len(errors), len(trials)) if errors else None
     mutation = _mutation(exercise, trials, writer)
     if findings or not any(trial.returned for trial in trials):
-        # Nothing usable came back: the outputs cannot be judged, only the failure reported.
-        return tuple(findings + [finding for finding in (error_finding, mutation) if finding])
+        # Nothing usable came back: the outputs cannot be judged, only the failure reported, unless the catalogue
+        # knows the error itself (one a library version raises, say).
+        explained = _explained_errors(exercise, trials, writer, detections) if not findings and errors else []
+        return tuple(findings + (explained or [finding for finding in (error_finding,) if finding])
+                     + [finding for finding in (mutation,) if finding])
     explanations, errors_explained = _explain_outputs(exercise, trials, writer, detections)
     if error_finding is not None and not errors_explained:
         findings.append(error_finding)
@@ -53,6 +56,15 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     if mutation is not None:
         findings.append(mutation)
     return _one_per_cause(exercise, findings)
+
+
+def _explained_errors(exercise: Exercise, trials: Sequence[Trial], writer: FindingWriter,
+                      detections: Callable[[], Mapping[str, Sequence[Detection]]] | None) -> list[Finding]:
+    """Findings for catalogue mistakes that account for the calls that raised, when every call did."""
+    found = detections() if detections is not None else run_detectors(exercise, trials)
+    causes = [cause for cause in find_causes(found, exercise.ancestors)
+              if any(detection.explains_errors for _, detection in cause.candidates)]
+    return [writer.cause(cause) for cause in causes]
 
 
 def _mutation(exercise: Exercise, trials: Sequence[Trial], writer: FindingWriter) -> Finding | None:

@@ -39,6 +39,16 @@ class Locator:
         constant = self._module_constant(variable)
         return self.extraction.locate(constant.lineno) if constant is not None else None
 
+    def assignments_to(self, names: Sequence[str]) -> list[Location]:
+        """Every statement of the function that assigns, or assigns into, one of `names` (spec parameter names
+        stand for the student's), in order."""
+        if self.node is None:
+            return []
+        wanted = {self.student_name(name) for name in names}
+        statements = sorted((n for n in walk(self.node) if isinstance(n, _ASSIGNMENTS)
+                             and wanted & {root_name(target) for target in _targets(n)}), key=lambda n: n.lineno)
+        return [location for location in (self.extraction.locate(n.lineno) for n in statements) if location]
+
     def _assignment_statement(self, variable: str, before_output: str | None = None) -> ast.stmt | None:
         if self.node is None:
             return None
@@ -293,6 +303,13 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
 def _value_of(statement: ast.stmt) -> ast.expr:
     value = getattr(statement, "value", None)
     return value if isinstance(value, ast.expr) else ast.Constant(None)
+
+
+def _targets(statement: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[ast.expr]:
+    """What a statement assigns to, tuples unpacked (`a, b[i] = ...` → a, b[i])."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    return [item for target in targets
+            for item in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])]
 
 
 def _binds(statement: ast.Assign | ast.AugAssign | ast.AnnAssign, variable: str) -> bool:

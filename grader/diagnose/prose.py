@@ -15,6 +15,9 @@ from grader.diagnose.locate import Locator
 from grader.diagnose.messages import GENERAL_MISTAKES
 from grader.records import Detection, Extraction, Finding, Location, RaisedError, RunOutcome
 
+_QUOTED_LINES = 6
+"""At most this many lines quoted for one finding (a mistake spread over the lines building one variable)."""
+
 
 class FindingWriter:
     """Fills the prose of findings for one exercise (prose comes from the spec or grader.diagnose.messages)."""
@@ -69,7 +72,13 @@ class FindingWriter:
         output = detection.outputs[0] if detection.outputs else None
         locator = self.locator
         location = None
-        if detection.variable is not None:
+        if detection.line is not None:  # e.g. where the call raised: the most precise place there is
+            location = self.extraction.locate(detection.line)
+        quoted = locator.assignments_to(detection.points_at) if detection.points_at and location is None else []
+        if quoted:
+            return Finding(mistake_id, text.title, detection.outputs, quoted[0], detection.evidence, text.explanation,
+                           text.fix, text.math, locations=tuple(quoted[1:_QUOTED_LINES]))
+        if location is None and detection.variable is not None:
             location = locator.assignment(locator.student_name(detection.variable), output)
         if location is None and output is not None:
             if detection.absent:
