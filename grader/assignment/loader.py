@@ -45,17 +45,20 @@ def load_assignment(folder: Path) -> Assignment:
     spec_path = folder / SPEC_FILE
     data = read_spec(spec_path)
     where = str(spec_path)
-    check_keys(data, TOP_KEYS, {"name", "title", "helpers", "exercises"}, where, "")
-    helpers = data["helpers"]
+    check_keys(data, TOP_KEYS, {"name", "title", "exercises"}, where, "")
+    # Without helpers, the course gives students no module of its own: nothing is served.
+    helpers = data.get("helpers", {"source": "", "serves": []})
     check_keys(helpers, HELPER_KEYS, {"source", "serves"}, where, "helpers")
-    helper_path = folder / helpers["source"]
-    if not helper_path.is_file():
-        raise SpecError(f"helper source {helpers['source']!r} not found", path=where, key="helpers.source")
-    helper_source = helper_path.read_text(encoding="utf-8")
-    try:
-        helper_names = _public_names(ast.parse(helper_source))
-    except SyntaxError as error:
-        raise SpecError(f"helper source does not parse: {error}", path=where, key="helpers.source") from None
+    helper_source, helper_names = "", frozenset[str]()
+    if helpers["source"]:
+        helper_path = folder / helpers["source"]
+        if not helper_path.is_file():
+            raise SpecError(f"helper source {helpers['source']!r} not found", path=where, key="helpers.source")
+        helper_source = helper_path.read_text(encoding="utf-8")
+        try:
+            helper_names = _public_names(ast.parse(helper_source))
+        except SyntaxError as error:
+            raise SpecError(f"helper source does not parse: {error}", path=where, key="helpers.source") from None
     mistakes = read_mistakes(data.get("mistakes", {}), where)
     # Ids without a prefix are the findings any function can have: the assignment may word them its own way.
     general = {mistake_id: text for mistake_id, text in mistakes.items() if "." not in mistake_id}
@@ -71,7 +74,7 @@ def load_assignment(folder: Path) -> Assignment:
     detectors = _load_detectors(package, data.get("detectors", []), where)
     variants = _load_variants(package, data, where)
     context = _Context(where, resolve, mistakes, detectors, general,
-                       lambda: _import(package, helpers["source"], where, "helpers.source"), variants)
+                       lambda: _helpers_module(package, helpers["source"], where), variants)
     exercises = tuple(_load_exercise(entry, f"exercises[{index}]", context)
                       for index, entry in enumerate(data["exercises"]))
     if not exercises:
@@ -85,6 +88,7 @@ def load_assignment(folder: Path) -> Assignment:
         helper_modules=tuple(str(name) for name in helpers["serves"]),
         helper_names=helper_names,
         fingerprint=_fingerprint(folder),
+        prose_ids=frozenset(mistakes),
     )
 
 
@@ -100,6 +104,13 @@ def _load_detectors(package: types.ModuleType, files: object, where: str) -> dic
                             key="detectors")
         detectors.update(found)
     return detectors
+
+
+def _helpers_module(package: types.ModuleType, source: str, where: str) -> types.ModuleType:
+    if not source:
+        raise SpecError("an exercise replaces functions by provided helpers, but the spec has no helpers",
+                        path=where, key="helpers")
+    return _import(package, source, where, "helpers.source")
 
 
 def _load_variants(package: types.ModuleType, data: dict, where: str) -> dict[str, dict[str, tuple[Variant, ...]]]:
@@ -172,9 +183,11 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
     returns = read_returns(entry["returns"], entry.get("keys"), where, f"{key}.returns")
     keys = returns.outputs()
     baseline = dict(entry.get("baseline", {}))
-    for name in baseline:
+    hyperparameters = dict(entry.get("hyperparameters", baseline))
+    for name in (*baseline, *hyperparameters):
         if name not in parameters:
-            raise SpecError(f"{name!r} is not a parameter", path=where, key=f"{key}.baseline")
+            raise SpecError(f"{name!r} is not a parameter", path=where,
+                            key=f"{key}.{'baseline' if name in baseline else 'hyperparameters'}")
     tolerance_data = entry.get("tolerance", {})
     check_keys(tolerance_data, {"rtol": (int, float), "atol": (int, float)}, set(), where, f"{key}.tolerance")
     own_mistakes, own_detectors = {}, {}
@@ -233,6 +246,7 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
         baseline_mistake_text=mistakes.get(baseline_mistake) if baseline_mistake else None,
         general_prose=context.general,
         replaces=replaces,
+        hyperparameters=hyperparameters,
         variants=own_variants,
     )
 

@@ -131,6 +131,10 @@ class Exercise:
     """Functions the graded function calls that the grader supplies, per probe, from the provided helpers instead
     of the submission's own (given code, or another graded function: judged there, not twice). The reference
     and the variants receive them as keyword arguments."""
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    """The parameters that are settings rather than data (λ, ε, keep_prob) → each one's neutral value (λ = 0,
+    keep_prob = 1), or None when it has none: `grade check-spec` wants probes that vary them and try the neutral
+    value. By default, the baseline's."""
     variants: Mapping[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict)
     """Catalog id → wrong implementations that make that mistake (see grader.diagnose.variants): they detect it,
     and `grade check-spec` runs them to see which mistakes the probes tell apart."""
@@ -190,6 +194,8 @@ class Assignment:
     """The public names the helper source defines at its top level (what a served module exports)."""
     fingerprint: str
     """Hash of every file of the assignment, so cached results can tell a changed spec."""
+    prose_ids: frozenset[str] = frozenset()
+    """Every id the spec's `mistakes:` words, listed by an exercise or not."""
 
 
 def _shown(value: Any) -> str:

@@ -21,6 +21,7 @@ EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,
     "probes": str, "returns": (str, dict), "keys": list, "baseline": dict, "tolerance": dict, "checks": list,
     "mistakes": list, "depends_on": dict, "baseline_mistake": str, "replaces": list,
+    "hyperparameters": dict,
 }
 REQUIRED_EXERCISE_KEYS = {"function", "parameters", "points", "reference", "probes", "returns", "checks"}
 CHECK_KEYS = {"check": str, "title": str, "points": (int, float), "options": dict}
