@@ -30,6 +30,8 @@ from grader.scoring import min_score_test
 MAX_TIMEOUT_SECONDS = 600.0
 """The longest --timeout: a graded function needs well under a second; a loop that never ends costs this much."""
 MERGE_COMMAND = "merge"
+INSTRUCTOR_COMMANDS = ("check-spec", "init")
+"""For writing assignments (grader.instructor_cli, imported only then)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grade",
         description="Grade notebook submissions and explain each mistake.",
-        epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help). "
+        epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help); "
+               "`grade init NAME` starts a new assignment and `grade check-spec DIR` measures one (see their --help). "
                "Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
                "3 the grader failed, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 141 output closed).",
     )
@@ -103,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words[:1] == [MERGE_COMMAND]:
         arguments = build_merge_parser().parse_args(words[1:])
         run = _run_merge
+    elif words[:1] in ([INSTRUCTOR_COMMANDS[0]], [INSTRUCTOR_COMMANDS[1]]):
+        arguments = argparse.Namespace(command=words[0], words=words[1:])
+        run = _run_instructor
     else:
         arguments = build_parser().parse_args(words)
         run = _run
@@ -182,6 +188,14 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
                            progress=not arguments.quiet, clean=arguments.clean)
     return run_batch(options)
+
+
+def _run_instructor(arguments: argparse.Namespace) -> int:
+    from grader import instructor_cli
+
+    command = instructor_cli.check_spec if arguments.command == instructor_cli.CHECK_SPEC_COMMAND else \
+        instructor_cli.init
+    return command(arguments.words)
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:

@@ -115,6 +115,7 @@ def variant_detector(mistake_id: str, implementations: Sequence[Variant]) -> Cal
         return []
 
     detect.mistake_id = mistake_id  # type: ignore[attr-defined]
+    detect.from_variants = True  # type: ignore[attr-defined]
     return detect
 
 
