@@ -341,3 +341,27 @@ def test_a_variant_of_an_id_no_exercise_lists_is_refused_at_load(with_variants):
     (with_variants / "variants.py").write_text(VARIANTS.replace('"scale.scalar-only"', '"scale.unlisted"'))
     with pytest.raises(SpecError, match="variant converts_to_a_number .*no exercise lists 'scale.unlisted'"):
         load_assignment(with_variants)
+
+
+def test_a_variant_returning_the_right_value_in_another_form_explains_a_student_who_does_the_same(tmp_path):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    spec = (folder / "assignment.yaml").read_text()
+    spec = spec.replace("    replaces: [step]", "    replaces: [step]\n    mistakes: [apply.as-array]")
+    spec = spec.replace("exercises:", "variants: [variants.py]\nexercises:") + (
+        "mistakes:\n  apply.as-array:\n    title: \"A 1x1 array, not a number\"\n"
+        "    explanation: \"np.array([[y]]) is an array.\"\n    fix: \"Return the number itself.\"\n")
+    (folder / "assignment.yaml").write_text(spec)
+    (folder / "variants.py").write_text(
+        "import numpy as np\n\nfrom grader.authoring import variant\nfrom .provided import step as given\n\n\n"
+        "@variant('apply.as-array', points_at=('y',))\ndef as_array(x, step=given):\n"
+        "    return np.array([[step(step(x))]])\n")
+    boxed = write_notebook(tmp_path / "boxed.ipynb", "import numpy as np",
+                           "def apply_twice(x):\n    y = np.array([[step(step(x))]])\n    return y\n")
+    plain = write_notebook(tmp_path / "plain.ipynb", "def apply_twice(x):\n    return step(step(x))\n")
+    with Grader(folder, Limits(wall_seconds=3)) as grader:
+        (exercise,) = grader.grade(boxed).exercises
+        assert grader.grade(plain).exercises[0].findings == ()
+    (finding,) = exercise.findings
+    assert finding.id == "apply.as-array" and finding.location.code == "y = np.array([[step(step(x))]])"
+    assert "returns an array of shape (1, 1), as this mistake does" in finding.evidence
+    assert exercise.score == 1  # the value is right: explained, not taken off

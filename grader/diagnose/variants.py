@@ -140,7 +140,9 @@ def changed_outputs(exercise: Exercise, expected: Sequence[Mapping[str, np.ndarr
     """The outputs a variant changes on some call (all of them when it raises or returns the wrong kind)."""
     changed = set()
     for right, outcome in zip(expected, outcomes):
-        values = outcome.outputs.values if outcome.outputs is not None and not outcome.outputs.problem else None
+        # A reference returns plain values: a variant returning them in another form (a note) changes them all.
+        plain = outcome.outputs is not None and not outcome.outputs.problem and not outcome.outputs.note
+        values = outcome.outputs.values if plain and outcome.outputs is not None else None
         for name in exercise.keys:
             if values is None or name not in values or not close(values[name], right[name], exercise.tolerance):
                 changed.add(name)
@@ -178,7 +180,7 @@ def _same_outputs(exercise: Exercise, got: Outputs | None, variant_outputs: Outp
     assert variant_outputs is not None  # the variant returned
     if variant_outputs.problem:
         return got is not None and got.problem == variant_outputs.problem
-    if got is None or got.problem:
+    if got is None or got.problem or variant_outputs.note and got.note != variant_outputs.note:
         return False
     for name in changed:
         if name not in variant_outputs.values:  # the variant leaves it out
@@ -194,6 +196,9 @@ def _evidence(calls: Sequence[_Call], changed: Sequence[str]) -> str:
     if errors:
         kind, message = errors[0]
         return f"{kind}: {message} (on {len(errors)} of {len(calls)} calls), as this mistake raises"
+    notes = [outcome.outputs.note for *_, outcome, _ in calls if outcome.outputs is not None and outcome.outputs.note]
+    if notes:
+        return f"on all {len(calls)} calls your function {notes[0].split(';')[0]}, as this mistake does"
     name = changed[0]
     which = ", ".join(changed)
     shown_calls = [(label, got.values[name], expected[name]) for _, label, got, expected, _, _ in calls
