@@ -242,11 +242,19 @@ def _coverage(exercise: Exercise) -> Iterator[Verdict]:
         values = [arguments[index] for probe, baseline in _calls(exercise)
                   for arguments in [exercise.baseline_arguments(probe) if baseline else probe.arguments]
                   if arguments is not None]
-        distinct = sorted({_shown(value) for value in values})
+        distinct = [_shown(value) for value in sorted(set(values), key=_order)]
         has_neutral = neutral is None or any(_equal(value, neutral) for value in values)
-        detail = f"{len(distinct)} value{'s' if len(distinct) != 1 else ''}: {', '.join(distinct[:6])}" + (
+        shown = ", ".join(distinct[:6]) + (" ..." if len(distinct) > 6 else "")
+        detail = f"{len(distinct)} value{'s' if len(distinct) != 1 else ''}: {shown}" + (
             "" if neutral is None else f"; neutral {_shown(neutral)} {'tried' if has_neutral else 'never tried'}")
         yield Verdict(f"hyper-parameter {name}", len(distinct) >= 2 and has_neutral, detail)
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """Numbers by value, anything else after them by its text."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return 0, float(value)
+    return 1, repr(value)
 
 
 def _shown(value: Any) -> str:
