@@ -75,7 +75,8 @@ class Grader:
     def __init__(self, assignment: str | Path | None = None, limits: Limits = Limits(),
                  definitions: Definitions | None = None) -> None:
         """Start the worker, then load the assignment: by name or folder, or the one whose functions a submission
-        defines (`definitions` gives them, name → number of parameters: see grader.extract.defined_functions)."""
+        defines (`definitions` gives them, name → fewest and most positional arguments: see
+        grader.extract.defined_functions)."""
         self.limits = limits
         self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
         self._runs = RunCache()

@@ -365,3 +365,11 @@ def test_a_variant_returning_the_right_value_in_another_form_explains_a_student_
     assert finding.id == "apply.as-array" and finding.location.code == "y = np.array([[step(step(x))]])"
     assert "returns an array of shape (1, 1), as this mistake does" in finding.evidence
     assert exercise.score == 1  # the value is right: explained, not taken off
+
+
+def test_a_function_with_extra_parameters_that_have_defaults_still_fits_its_assignment(two_builtins, tmp_path):
+    mine = student(tmp_path, "def scale_and_shift(x, k, verbose=False, *rest):\n    return x, {}\n")
+    assert defined_functions([str(mine)])["scale_and_shift"][0] == 2
+    assert catalog.find_assignment(None, lambda: defined_functions([str(mine)])).folder.name == "scaling"
+    short = student(tmp_path, "def scale_and_shift(x, k=1, j=2):\n    return x\n")  # takes 1 to 3: fits 2 too
+    assert catalog.find_assignment(None, lambda: defined_functions([str(short)])).folder.name == "scaling"

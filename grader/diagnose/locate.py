@@ -26,7 +26,7 @@ class Locator:
     def student_name(self, name: str) -> str:
         """The student's name for a spec parameter (they may rename parameters); other names as they are."""
         parameters = self.exercise.parameters
-        if name in parameters and len(self.extraction.parameters) == len(parameters):
+        if name in parameters and len(self.extraction.parameters) >= len(parameters):  # calls are positional
             return self.extraction.parameters[parameters.index(name)]
         return name
 

@@ -17,8 +17,9 @@ from grader.load import load_submission
 from grader.records import CellLabel, Extraction, Location, Submission, SyntaxProblem, parsed_source
 
 
-def defined_functions(paths: Sequence[str]) -> dict[str, int]:
-    """The functions the first readable submission defines, with their number of parameters (empty if none is)."""
+def defined_functions(paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """The functions the first readable submission defines, with the fewest and most positional arguments each
+    takes (empty if no submission is readable)."""
     for path in paths:
         submission = load_submission(path)
         if submission.problem is None:
