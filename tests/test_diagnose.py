@@ -80,6 +80,14 @@ def test_student_names_are_mapped_before_comparing_with_right_values(grader):
     assert locator_for(grader, source).variable_verdict("m", ("Y.shape[1]",), "cost") is False
 
 
+def test_lines_quoted_for_a_variable_skip_the_placeholder_its_entries_are_written_into(grader):
+    source = COST_HEAD + ("    parts = np.zeros((3, 1))\n    for i in range(3):\n        parts[i] = lambd * i\n"
+                          "    total = 0\n    total = total + 1.0\n    return total + np.sum(parts)\n")
+    quoted = [location.code for location in locator_for(grader, source).assignments_to(("parts", "total"))]
+    # `parts = np.zeros(...)` only makes room; `total = 0` is a value the next line reads, so it stays.
+    assert quoted == ["parts[i] = lambd * i", "total = 0", "total = total + 1.0"]
+
+
 @pytest.fixture(scope="module")
 def graded(grader, tmp_path_factory):
     """Feedback for a few mutants, by name."""
