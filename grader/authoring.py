@@ -9,8 +9,9 @@ from the numbers alone:
     def penalty_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
         ...
 
-or, more simply, writes the wrong function itself in a `variants.py`, which then detects its mistake
-(a student whose outputs are the variant's, wherever it differs from the reference):
+or, more simply, writes the wrong function itself (in a `mistakes.py` the spec lists under `variants:`),
+which then detects its mistake (a student whose outputs are the variant's, wherever it differs from the
+reference):
 
     from grader.authoring import variant
 

@@ -45,7 +45,7 @@ exercises:
         title: "numerical gradient check"
         points: 1
         options:
-          cost: "solution.py:gradient_check_cost"
+          cost: "solution.py:ridge_cost"
           gradients: {{w: dw}}
 
 mistakes:
@@ -74,7 +74,7 @@ def ridge_gradient(X, y, w, lambd):
     return X.T @ (X @ w - y) / m + lambd * w
 
 
-def gradient_check_cost(X, y, w, lambd):
+def ridge_cost(X, y, w, lambd):
     """For the numerical gradient check: the parameters, and the cost as their function."""
     def cost(parameters):
         m = X.shape[0]
