@@ -15,9 +15,9 @@ reference):
 
     from grader.authoring import variant
 
-    @variant("cost.l2-missing")
-    def no_penalty(A3, Y, parameters, lambd):
-        return compute_cost(A3, Y)
+    @variant("ridge.no-average", points_at=("grad",))
+    def forgets_the_average(X, y, w, alpha):
+        return X.T @ (X @ w - y) + alpha * w
 
 Everything here is stable for assignment code; the rest of the grader is not.
 """

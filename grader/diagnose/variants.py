@@ -3,8 +3,8 @@
 An assignment writes them next to its reference (`variants: [mistakes.py]` in the spec) and marks
 each with the mistake it makes:
 
-    @variant("ridge.no-average", points_at=("dw",))
-    def forgets_the_average(X, y, w, lambd): ...
+    @variant("ridge.no-average", points_at=("grad",))
+    def forgets_the_average(X, y, w, alpha): ...
 
 A variant is called like the reference (the probe's arguments, and the functions the exercise
 replaces as keyword arguments). It serves twice: as the detector of its mistake (a student whose
