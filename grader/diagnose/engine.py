@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from grader.assignment.model import Exercise
+from grader.checks.draws import judge_draws
 from grader.checks.inputs import changed_arguments
 from grader.diagnose.causes import find_causes
 from grader.diagnose.describe import describe_difference, is_wrong, output_names, turns_non_finite, wrong_at_baseline
@@ -73,6 +74,9 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
     findings: list[Finding] = []
     raised = any(trial.outcome is not None and trial.outcome.error for trial in trials)
     wrong = [name for name in output_names(trials) if is_wrong(exercise, trials, name)]
+    # Draws are judged on their own (the outputs are expected given them): a draw gone wrong is a wrong output.
+    bad_draws = judge_draws(exercise, trials).problems if exercise.student_draws is not None else {}
+    wrong = [name for name in output_names(trials) if name in wrong or name in bad_draws]
     if not raised and not wrong:
         return findings, False  # every output right on every call: nothing to explain
     found = detections() if detections is not None else run_detectors(exercise, trials)
@@ -90,7 +94,7 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
         if name in explained or upstream_wrong:
             continue  # follows from a mistake already reported upstream
         downstream = tuple(other for other in wrong if name in exercise.ancestors(other) and other not in explained)
-        evidence = describe_difference(exercise, trials, name)
+        evidence = bad_draws.get(name) or describe_difference(exercise, trials, name)
         if exercise.baseline_mistake and wrong_at_baseline(exercise, trials, name):
             findings.append(writer.baseline_mistake(name, evidence, downstream))
         else:
