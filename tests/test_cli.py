@@ -32,15 +32,22 @@ def exercise(result: dict, function: str) -> dict:
 
 
 # example → {function: (status, finding ids)}
+FORWARD, DROPOUT_BACKWARD = "forward_propagation_with_dropout", "backward_propagation_with_dropout"
+DROPOUT_RIGHT = {FORWARD: ("passed", []), DROPOUT_BACKWARD: ("passed", [])}
+L2_RIGHT = {COST: ("passed", []), BACKWARD: ("passed", [])}
 EXPECTED = {
-    "correct": {COST: ("passed", []), BACKWARD: ("passed", [])},
-    "correct_equivalent": {COST: ("passed", []), BACKWARD: ("passed", [])},
-    "np_sum_mistake": {COST: ("passed", []), BACKWARD: ("failed", ["grad.l2-sum-of-weights"])},
-    "incomplete": {COST: ("error", ["not-implemented"]), BACKWARD: ("error", ["not-implemented"])},
-    "syntax_error": {COST: ("error", ["syntax-error"]), BACKWARD: ("passed", [])},
-    "infinite_loop": {COST: ("passed", []), BACKWARD: ("error", ["timeout"])},
-    "uses_global": {COST: ("passed", []), BACKWARD: ("error", ["uses-notebook-global"])},
-    "mutates_inputs": {COST: ("failed", ["mutates-inputs"]), BACKWARD: ("passed", [])},
+    "correct": {**L2_RIGHT, **DROPOUT_RIGHT},
+    "correct_equivalent": {**L2_RIGHT, **DROPOUT_RIGHT},
+    "np_sum_mistake": {COST: ("passed", []), BACKWARD: ("failed", ["grad.l2-sum-of-weights"]), **DROPOUT_RIGHT},
+    "incomplete": {COST: ("error", ["not-implemented"]), BACKWARD: ("error", ["not-implemented"]),
+                   FORWARD: ("error", ["not-implemented"]), DROPOUT_BACKWARD: ("error", ["not-implemented"])},
+    "syntax_error": {COST: ("error", ["syntax-error"]), BACKWARD: ("passed", []), **DROPOUT_RIGHT},
+    "infinite_loop": {COST: ("passed", []), BACKWARD: ("error", ["timeout"]), **DROPOUT_RIGHT},
+    "uses_global": {COST: ("passed", []), BACKWARD: ("error", ["uses-notebook-global"]), **DROPOUT_RIGHT},
+    "mutates_inputs": {COST: ("failed", ["mutates-inputs"]), BACKWARD: ("passed", []), **DROPOUT_RIGHT},
+    "dropout_mistakes": {**L2_RIGHT, FORWARD: ("failed", ["dropout.mask-from-randn"]),
+                         DROPOUT_BACKWARD: ("failed", ["dropout-backward.not-scaled"])},
+    "dropout_other_draws": {**L2_RIGHT, **DROPOUT_RIGHT},
 }
 
 
@@ -125,8 +132,8 @@ def test_training_cells_never_run(tmp_path):
 
 def test_exit_codes_follow_min_score(tmp_path):
     assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "100%").returncode == 1
-    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "9").returncode == 0
-    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "10").returncode == 0
+    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "15").returncode == 0
+    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "16").returncode == 0
     assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "lots").returncode == 2
 
 
@@ -143,7 +150,7 @@ def test_usage_and_spec_errors_exit_2(tmp_path):
     (["--verbose"], "--verbose only goes with --version"),
     (["--timeout", "601"], "--timeout must be at most 600 seconds"),
     (["--timeout", "inf"], "--timeout must be at most 600 seconds"),
-    (["--min-score", "10.5"], "--min-score 10.5 is above the maximum score (10)"),
+    (["--min-score", "16.5"], "--min-score 16.5 is above the maximum score (16)"),
     (["--min-score", "-1"], "--min-score must be between 0 and the maximum"),
     (["--min-score", "101%"], "--min-score must be between 0 and 100%"),
     (["--assignment", "{tmp}"], "has no assignment.yaml, so it is not an assignment"),
@@ -189,7 +196,7 @@ def test_a_notebook_of_another_assignment_is_an_error_that_says_what_it_defines(
     assert message.endswith("found: initialize_parameters_he, model") and COST in message
     assert grade(str(path), "--min-score", "1").returncode == 1
     text = grade(str(path)).stdout
-    assert "0/10 — error" in text and "initialize_parameters_he" in text
+    assert "0/16 — error" in text and "initialize_parameters_he" in text
 
 
 def test_python_file_submission(tmp_path):
@@ -197,14 +204,14 @@ def test_python_file_submission(tmp_path):
     graded_cells = ["".join(cell["source"]) for cell in notebook["cells"]
                     if cell["cell_type"] == "code" and "GRADED FUNCTION" in "".join(cell["source"])]
     path = tmp_path / "answer.py"
-    path.write_text("import numpy as np\nfrom reg_utils import compute_cost\n\n" + "\n\n".join(graded_cells))
-    assert grade_json(path)["score"] == 10
+    path.write_text("import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\n\n" + "\n\n".join(graded_cells))
+    assert grade_json(path)["score"] == 16
 
 
 def test_several_submissions_give_json_lines_and_out_writes_files(tmp_path):
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
     lines = done.stdout.splitlines()
-    assert [json.loads(line)["score"] for line in lines] == [10, pytest.approx(9.42, abs=0.01)]
+    assert [json.loads(line)["score"] for line in lines] == [16, pytest.approx(15.42, abs=0.01)]
     out = tmp_path / "out"
     done = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json", "--format", "markdown", "--out", str(out))
     assert done.returncode == 0 and done.stdout == ""

@@ -162,7 +162,7 @@ def test_locations_name_cells_as_a_student_sees_them(grader, tmp_path):
     assert finding.location.code_cell == cell.number == [c.index for c in notebook.cells].index(cell.index) + 1
     assert place(finding.location).startswith(f"code cell {cell.number} (“# GRADED FUNCTION")
     script = tmp_path / "student.py"
-    script.write_text("import numpy as np\nfrom reg_utils import compute_cost\n\n" + "\n".join(
+    script.write_text("import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\n\n" + "\n".join(
         cell.source for cell in notebook.cells if "def " in cell.source and "GRADED" in cell.source))
     (in_script,) = findings(grader.grade(script))
     assert place(in_script.location) == f"line {in_script.location.line}"

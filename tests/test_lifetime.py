@@ -148,4 +148,4 @@ def test_an_unwritable_github_summary_is_a_warning_not_a_failure(tmp_path):
                           env={**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path / "missing" / "summary.md")})
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("warning: cannot write the GitHub job summary") == 1
-    assert "10/10" in done.stdout
+    assert "16/16" in done.stdout

@@ -188,6 +188,40 @@ class Locator:
         built = _last_assignment(node, last.value) if node is not None and last.value is not None else None
         return self.extraction.locate((built or last).lineno)
 
+    def calls(self, names: Sequence[str], outputs: Sequence[str]) -> list[Location]:
+        """The statements calling a function named one of `names` (`randn`, as `np.random.randn(...)`) that the
+        outputs are computed from: followed back from each output's statement, through the names it reads."""
+        node = self.node
+        if node is None:
+            return []
+        wanted = set(names)
+
+        def called(statement: ast.stmt) -> set[str]:
+            names = {call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                     for call in walk(statement) if isinstance(call, ast.Call)}
+            return {str(name) for name in names} & wanted
+
+        found: dict[int, ast.stmt] = {}
+        pending = [(statement, 8) for statement in map(self._output_statement, outputs) if statement is not None]
+        seen: set[int] = set()
+        while pending:
+            statement, left = pending.pop()
+            if id(statement) in seen:
+                continue
+            seen.add(id(statement))
+            if called(statement):
+                found[statement.lineno] = statement
+                continue  # a call drawing the value: what it reads (shapes) is not the mistake
+            if left == 0:
+                continue
+            reads = {n.id for n in walk(_value_of(statement)) if isinstance(n, ast.Name)}
+            for variable in sorted(reads):
+                source = _last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+                if source is not None:
+                    pending.append((source, left - 1))
+        locations = (self.extraction.locate(line) for line in sorted(found))
+        return [location for location in locations if location is not None]
+
     def mutations(self) -> list[tuple[str, Location]]:
         """(argument, line) of every in-place write to an argument or to a name bound to part of one
         (`w = params["w"]` then `w **= 2` writes to `params`)."""
