@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
     parser.add_argument("--clean", action="store_true",
                         help="with --out: remove the result files there of submissions not in this run's input")
-    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    parser.add_argument("--quiet", action="store_true",
+                        help="nothing on standard error but errors: no progress, no note of the assignment detected")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
                              f"at most {MAX_TIMEOUT_SECONDS:g})")
@@ -173,7 +174,7 @@ def _run(arguments: argparse.Namespace) -> int:
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
     with Grader(arguments.assignment, limits, lambda: defined_functions(paths), arguments.strict_rng) as grader:
-        if grader.choice.reason:
+        if grader.choice.reason and not arguments.quiet:
             print(f"grade: grading as {grader.assignment.name}: {grader.choice.reason}", file=sys.stderr)
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])

@@ -284,3 +284,13 @@ def test_the_readme_shows_what_grade_prints_for_the_np_sum_example():
     done = subprocess.run([sys.executable, "-m", "grader", "submissions_example/np_sum_mistake.ipynb"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout == sample, "regenerate README's sample: grade submissions_example/np_sum_mistake.ipynb"
+
+
+@pytest.mark.parametrize("paths", [1, 2], ids=["one notebook", "a batch"])
+def test_the_detected_assignment_is_named_on_stderr_unless_quiet(tmp_path, paths):
+    for index in range(paths):
+        (tmp_path / f"n{index}.ipynb").write_bytes((EXAMPLES / "correct.ipynb").read_bytes())
+    arguments = [str(tmp_path / f"n{index}.ipynb") for index in range(paths)] + ["--format", "json"]
+    assert "grading as regularization: it defines" in grade(*arguments).stderr
+    quiet = grade(*arguments, "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""

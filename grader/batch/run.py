@@ -130,7 +130,7 @@ def run_batch(options: BatchOptions) -> int:
                for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
     selected = select_shard(entries, options.shard)
     choice = find_assignment(options.assignment, lambda: defined_functions(options.paths))
-    if choice.reason:
+    if choice.reason and options.progress:
         print(f"grade: grading as {choice.folder.name}: {choice.reason}", file=sys.stderr)
     folder = choice.folder
     colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
