@@ -16,7 +16,7 @@ MISTAKES = {**bench_batch.COST_MISTAKES, **bench_batch.BACKWARD_MISTAKES, **benc
 
 @pytest.fixture(scope="module")
 def grader():
-    with Grader() as grader:
+    with Grader("regularization") as grader:
         yield grader
 
 

@@ -20,8 +20,8 @@ def grade(*arguments: str, cwd=None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
 
 
-def grade_json(path) -> dict:
-    done = grade(str(path), "--format", "json")
+def grade_json(path, *arguments: str) -> dict:
+    done = grade(str(path), "--format", "json", *arguments)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -166,17 +166,20 @@ def test_options_that_cannot_mean_anything_exit_2_and_say_why(tmp_path, argument
 def test_garbage_notebook_is_a_graded_error_not_a_crash(tmp_path, content):
     path = tmp_path / "garbage.ipynb"
     path.write_bytes(content)
-    done = grade(str(path), "--format", "json")
+    done = grade(str(path), "--format", "json", "--assignment", "regularization")
     assert done.returncode == 0 and "Traceback" not in done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "error" and result["score"] == 0
     assert result["errors"][0]["kind"] == "unreadable" and result["errors"][0]["message"]
+    # Without --assignment, nothing in it says which built-in assignment it is: a usage error that says so.
+    done = grade(str(path), "--format", "json")
+    assert done.returncode == 2 and "give --assignment NAME" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_notebook_without_the_functions_is_missing_with_near_misses(tmp_path):
     path = write_notebook(tmp_path / "renamed.ipynb", "import numpy as np",
                           "def compute_cost_with_regularisation(A3, Y, parameters, lambd):\n    return 0.0")
-    result = grade_json(path)
+    result = grade_json(path, "--assignment", "regularization")  # no function of any assignment: it must be named
     cost = exercise(result, COST)
     assert cost["status"] == "missing"
     assert cost["findings"][0]["id"] == "function-not-found"
@@ -188,14 +191,15 @@ def test_a_notebook_of_another_assignment_is_an_error_that_says_what_it_defines(
     path = write_notebook(tmp_path / "init.ipynb", "import numpy as np",
                           "def initialize_parameters_he(layers_dims):\n    return {}",
                           "def model(X, Y):\n    pass")
-    result = grade_json(path)  # exit 0: a graded result, not a grader failure
+    named = ("--assignment", "regularization")  # with two built-in assignments, it cannot be guessed
+    result = grade_json(path, *named)  # exit 0: a graded result, not a grader failure
     assert result["status"] == "error" and result["score"] == 0
     assert [error["kind"] for error in result["errors"]] == ["no-graded-function"]
     message = result["errors"][0]["message"]
     assert "no function of assignment 'regularization' is defined here" in message
     assert message.endswith("found: initialize_parameters_he, model") and COST in message
-    assert grade(str(path), "--min-score", "1").returncode == 1
-    text = grade(str(path)).stdout
+    assert grade(str(path), "--min-score", "1", *named).returncode == 1
+    text = grade(str(path), *named).stdout
     assert "0/16 — error" in text and "initialize_parameters_he" in text
 
 
