@@ -191,7 +191,7 @@ class Grader:
 
         def detections() -> dict[str, list[Detection]]:
             if "detections" not in derived:
-                derived["detections"] = run_detectors(exercise, trials)
+                derived["detections"] = run_detectors(exercise, trials, derived.setdefault("detector_failures", []))
             return derived["detections"]
 
         # Student outputs may hold NaN or infinities: comparing them is expected, warning about it is noise.
@@ -209,7 +209,8 @@ class Grader:
             status=exercise_status(checks, trials),
             checks=checks,
             findings=findings,
-            notes=_notes(exercise, extraction, trials, self.strict_rng) + serving(self.assignment, extraction).notes,
+            notes=_notes(exercise, extraction, trials, self.strict_rng) + serving(self.assignment, extraction).notes
+            + _failure_notes(derived.get("detector_failures", ())),
         )
 
 
@@ -268,20 +269,25 @@ def _given_draws(exercise: Exercise, arguments: tuple[Any, ...], seeded: dict, g
     assert draws is not None
     if got is None or got.problem:
         return seeded
-    values = []
-    for name in draws.outputs:
-        value = got.values.get(name)
-        if value is None:
-            return seeded
-        try:  # one draw per row, say: the student's code broadcast it, and so does the reference
-            values.append(np.broadcast_to(value, seeded[name].shape))
-        except ValueError:
-            return seeded  # a draw of another shape: the draws check says so
+    # One draw per row, say: the student's code broadcast it, and so does the reference. A draw missing or
+    # of another shape (the draws check says so) is replaced by the reference's own, so that the student's
+    # other draws are still theirs: a right one is not blamed for it.
+    own = {name: _broadcast(got.values.get(name), seeded[name].shape) for name in draws.outputs}
+    if all(draw is None for draw in own.values()):
+        return seeded
+    values = [seeded[name] if draw is None else draw for name, draw in own.items()]
     try:
         with np.errstate(all="ignore"):
             return expected_outputs(exercise, draws.reference(*copy.deepcopy(arguments), *values))
     except Exception:  # noqa: BLE001 - draws the reference cannot use are the draws check's to report
         return seeded
+
+
+def _broadcast(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    try:
+        return None if value is None else np.broadcast_to(value, shape)
+    except ValueError:
+        return None
 
 
 def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
@@ -294,6 +300,14 @@ def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
     if errors:
         return f"the function raised {errors[0].type_name} on every probe"
     return "the function never returned a value of the expected kind"
+
+
+def _failure_notes(failures: Sequence[str]) -> tuple[str, ...]:
+    if not failures:
+        return ()
+    return (f"A mistake detector failed on these outputs ({'; '.join(failures)}), so the findings may name "
+            "fewer mistakes than there are; the points do not depend on it. This is a bug in the grader: "
+            "please report it with this notebook.",)
 
 
 def _notes(exercise: Exercise, extraction: Extraction, trials: Sequence[Trial], strict_rng: bool) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 line and from the spec, and the spec's student_draws block refused when it is wrong."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -195,3 +196,24 @@ def test_a_wrong_student_draws_block_is_refused_at_load(tmp_path, change, messag
     (folder / "assignment.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     with pytest.raises(SpecError, match=message):
         load_assignment(folder)
+
+
+def test_a_detector_that_raises_costs_no_grade_and_is_reported(tmp_path):
+    """A detector's bug on outputs nobody foresaw: the submission is still graded the same, with a note."""
+    def broken(exercise, trials):
+        raise ValueError("operands could not be broadcast")
+
+    with Grader() as grader:
+        notebook = EXAMPLES / "dropout_mistakes.ipynb"
+        before = grader.grade(notebook)
+        exercises = tuple(dataclasses.replace(exercise, detectors={"dropout.broken": broken, **exercise.detectors})
+                          if exercise.function == FORWARD else exercise for exercise in grader.assignment.exercises)
+        grader.assignment = dataclasses.replace(grader.assignment, exercises=exercises)
+        after = grader.grade(notebook)
+    forward_before, forward_after = (next(e for e in result.exercises if e.function == FORWARD)
+                                     for result in (before, after))
+    assert forward_after.score == forward_before.score and after.score == before.score
+    assert [f.id for f in forward_after.findings] == [f.id for f in forward_before.findings]
+    assert any("dropout.broken: ValueError: operands could not be broadcast" in note and "bug in the grader" in note
+               for note in forward_after.notes), forward_after.notes
+    assert not any("detector" in note for note in forward_before.notes)

@@ -20,9 +20,22 @@ from grader.diagnose.prose import FindingWriter
 from grader.records import Detection, Extraction, Finding, RunOutcome, Trial
 
 
-def run_detectors(exercise: Exercise, trials: Sequence[Trial]) -> dict[str, list[Detection]]:
-    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone)."""
-    return {mistake_id: detector(exercise, trials) for mistake_id, detector in exercise.detectors.items()}
+def run_detectors(exercise: Exercise, trials: Sequence[Trial],
+                  failures: list[str] | None = None) -> dict[str, list[Detection]]:
+    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone).
+
+    A detector that raises on outputs its author did not foresee finds nothing: the submission is
+    still graded, and what failed is appended to `failures` (the grader says so in a note).
+    """
+    found: dict[str, list[Detection]] = {}
+    for mistake_id, detector in exercise.detectors.items():
+        try:
+            found[mistake_id] = detector(exercise, trials)
+        except Exception as error:  # noqa: BLE001 - an assignment's bug must not cost the student their grade
+            found[mistake_id] = []
+            if failures is not None:
+                failures.append(f"{mistake_id}: {type(error).__name__}: {error}")
+    return found
 
 
 def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None, trials: Sequence[Trial],

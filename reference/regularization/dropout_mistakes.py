@@ -43,6 +43,15 @@ def _equal(got: np.ndarray | None, wanted: np.ndarray) -> bool:
     return is_zero(got - wanted, scale)
 
 
+def _mask_like(D: np.ndarray, Z: np.ndarray) -> np.ndarray | None:
+    """The student's mask D as it applies to Z (a column per neuron spreads over the examples), or None when
+    it cannot (a mask of another shape: the draws check reports it)."""
+    try:
+        return np.broadcast_to(D, Z.shape)
+    except ValueError:
+        return None
+
+
 def _main_calls(trials: Sequence[Trial], index: int) -> list[tuple[Trial, float]]:
     """The calls with p < 1 that returned (where dropout does something), with p."""
     return [(trial, float(trial.probe.arguments[index])) for trial in trials
@@ -173,7 +182,8 @@ def _layer_form(trials: Sequence[Trial], layer: tuple[int, str, str, str]) -> st
         for trial, p in calls:
             assert trial.got is not None
             Z, D, A = (trial.got.values.get(key) for key in (z_name, d_name, a_name))
-            if Z is None or D is None or not _equal(A, form(Z, np.broadcast_to(D, Z.shape) if D.size else D, p)):
+            mask = _mask_like(D, Z) if Z is not None and D is not None else None
+            if mask is None or not _equal(A, form(Z, mask, p)):
                 fits = False
                 break
         if fits:
@@ -257,9 +267,10 @@ def _fixed_division(calls: Sequence[tuple[Trial, float]], layer: tuple[int, str,
     for trial, p in calls:
         assert trial.got is not None
         Z, D, A = (trial.got.values.get(key) for key in (z_name, d_name, a_name))
-        if Z is None or D is None or A is None or A.shape != Z.shape:
+        mask = _mask_like(D, Z) if Z is not None and D is not None else None
+        if mask is None or A is None or A.shape != Z.shape:
             return None
-        kept = _relu(Z) * D
+        kept = _relu(Z) * mask
         if not np.any(kept):
             continue
         ratio = float(np.vdot(kept, A) / np.vdot(kept, kept))
