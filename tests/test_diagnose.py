@@ -88,6 +88,14 @@ def test_lines_quoted_for_a_variable_skip_the_placeholder_its_entries_are_writte
     assert quoted == ["parts[i] = lambd * i", "total = 0", "total = total + 1.0"]
 
 
+def test_lines_quoted_for_a_variable_skip_an_assignment_overwritten_before_it_is_read(grader):
+    source = COST_HEAD + ("    penalty = lambd * 1.0\n    m = 3\n    penalty = lambd * 2.0\n"
+                          "    scale = 1.0\n    scale = scale * 2.0\n    return penalty * scale\n")
+    quoted = [location.code for location in locator_for(grader, source).assignments_to(("penalty", "scale"))]
+    # The first penalty never counts: the second replaces it unread. The first scale is read by the next line.
+    assert quoted == ["penalty = lambd * 2.0", "scale = 1.0", "scale = scale * 2.0"]
+
+
 @pytest.fixture(scope="module")
 def graded(grader, tmp_path_factory):
     """Feedback for a few mutants, by name."""

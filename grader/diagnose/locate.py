@@ -9,6 +9,7 @@ import ast
 from collections.abc import Iterator, Sequence
 
 from grader.assignment.model import Exercise
+from grader.diagnose.assignments import dead_stores, is_placeholder
 from grader.extract.syntax import walk
 from grader.records import Extraction, Location, RaisedError
 
@@ -49,8 +50,9 @@ class Locator:
                              and wanted & {root_name(target) for target in _targets(n)}), key=lambda n: n.lineno)
         # `J = np.zeros(n)` only makes room for what later statements write into J: the mistake is in those.
         filled = {root_name(target) for n in statements for target in _targets(n) if not isinstance(target, ast.Name)}
-        statements = [n for n in statements
-                      if not (_is_placeholder(_value_of(n)) and {root_name(t) for t in _targets(n)} <= filled)]
+        overwritten = dead_stores(self.node)
+        statements = [n for n in statements if n not in overwritten
+                      and not (is_placeholder(_value_of(n)) and {root_name(t) for t in _targets(n)} <= filled)]
         return [location for location in (self.extraction.locate(n.lineno) for n in statements) if location]
 
     def _assignment_statement(self, variable: str, before_output: str | None = None) -> ast.stmt | None:
@@ -341,19 +343,6 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
 def _value_of(statement: ast.stmt) -> ast.expr:
     value = getattr(statement, "value", None)
     return value if isinstance(value, ast.expr) else ast.Constant(None)
-
-
-_PLACEHOLDERS = frozenset({"zeros", "zeros_like", "empty", "empty_like", "ones", "ones_like", "full", "full_like"})
-
-
-def _is_placeholder(value: ast.expr) -> bool:
-    """`np.zeros(...)`, `np.empty_like(x)`, `[]`, `{}`, `0`, `None`: room made for values written in later."""
-    if isinstance(value, ast.Call):
-        function = value.func
-        name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
-        return name in _PLACEHOLDERS
-    return isinstance(value, ast.Constant) or isinstance(value, (ast.List, ast.Dict)) and not (
-        value.elts if isinstance(value, ast.List) else value.keys)
 
 
 def _targets(statement: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[ast.expr]:
