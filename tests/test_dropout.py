@@ -203,7 +203,7 @@ def test_a_detector_that_raises_costs_no_grade_and_is_reported(tmp_path):
     def broken(exercise, trials):
         raise ValueError("operands could not be broadcast")
 
-    with Grader() as grader:
+    with Grader("regularization") as grader:
         notebook = EXAMPLES / "dropout_mistakes.ipynb"
         before = grader.grade(notebook)
         exercises = tuple(dataclasses.replace(exercise, detectors={"dropout.broken": broken, **exercise.detectors})
