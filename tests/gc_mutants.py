@@ -207,6 +207,11 @@ def one_d_mutants() -> list[Mutant]:
               ("thetaminus = theta - epsilon", "thetaminus = x - epsilon"),
               ("forward_propagation(x, thetaplus)", "thetaplus * x"), ("forward_propagation(x, thetaminus)",
                                                                         "thetaminus * x")),
+        # Seen in a real notebook: right on the notebook's J = θ·x, whose derivative does not depend on θ.
+        one_d("1d-derivative-at-gradapprox", "gc.derivative-at-wrong-point", "grad = backward_propagation(x, gradapprox)",
+              ("grad = backward_propagation(x, theta)", "grad = backward_propagation(x, gradapprox)")),
+        one_d("1d-derivative-at-theta-plus", "gc.derivative-at-wrong-point", "grad = backward_propagation(x, thetaplus)",
+              ("grad = backward_propagation(x, theta)", "grad = backward_propagation(x, thetaplus)")),
         one_d("1d-inline-derivative", "gc.own-functions-not-called", "grad = x",
               ("grad = backward_propagation(x, theta)", "grad = x")),
         one_d("1d-inline-both", "gc.grad-from-gradapprox", "grad = x",

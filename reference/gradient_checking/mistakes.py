@@ -18,6 +18,7 @@ from . import provided
 from .solution import backward_propagation_n as fixed_backward_propagation_n
 
 THETA_LINES = ("thetaplus", "thetaminus", "theta_plus", "theta_minus")
+MINUS_LINES = ("thetaminus", "theta_minus")
 COST_LINES = ("J_plus", "J_minus")
 # J⁺ and J⁻ taken at the same point (or the shifts swapped) give the same numbers whichever line did it: the θ
 # lines or the J lines. A sign slip quotes both.
@@ -41,7 +42,7 @@ def _check(x, theta, epsilon, forward, backward, thetas=lambda theta, epsilon: (
     plus, minus = thetas(theta, epsilon)
     j_plus, j_minus = costs(x, plus, minus) if costs else (forward(x, plus), forward(x, minus))
     gradapprox = approx(j_plus, j_minus, epsilon)
-    return difference(grad(x, theta, gradapprox) if grad else backward(x, theta), gradapprox)
+    return difference(grad(x, theta, gradapprox, backward) if grad else backward(x, theta), gradapprox)
 
 
 def _named(function, name):
@@ -58,7 +59,7 @@ def _variant_1d(name, mistake_id, points_at, **steps):
     return _named(wrong, name)
 
 
-minus_from_plus_1d = _variant_1d("minus_from_plus_1d", "gc.theta-minus-from-plus", THETA_LINES,
+minus_from_plus_1d = _variant_1d("minus_from_plus_1d", "gc.theta-minus-from-plus", MINUS_LINES,
                                  thetas=lambda theta, epsilon: (theta + epsilon, theta + epsilon - epsilon))
 minus_shifted_up_1d = _variant_1d("minus_shifted_up_1d", "gc.sign-slip", SHIFT_LINES,
                                   thetas=lambda theta, epsilon: (theta + epsilon, theta + epsilon))
@@ -80,8 +81,19 @@ denominator_minus_1d = _variant_1d(
 numerator_of_norms_1d = _variant_1d(
     "numerator_of_norms_1d", "gc.numerator", ("numerator",),
     difference=lambda g, a: (np.linalg.norm(g) - np.linalg.norm(a)) / (np.linalg.norm(g) + np.linalg.norm(a)))
-grad_is_gradapprox_1d = _variant_1d("grad_is_gradapprox_1d", "gc.grad-from-gradapprox", ("grad", "gradapprox"),
-                                    grad=lambda x, theta, gradapprox: gradapprox)
+grad_is_gradapprox_1d = _variant_1d("grad_is_gradapprox_1d", "gc.grad-from-gradapprox", ("grad",),
+                                    grad=lambda x, theta, gradapprox, backward: gradapprox)
+# backward_propagation called at another point than θ (seen in a real notebook: at gradapprox); on the notebook's
+# J = θ·x it makes no difference, since dθ = x whatever θ is.
+derivative_at_gradapprox_1d = _variant_1d(
+    "derivative_at_gradapprox_1d", "gc.derivative-at-wrong-point", ("grad",),
+    grad=lambda x, theta, gradapprox, backward: backward(x, gradapprox))
+
+
+@variant("gc.derivative-at-wrong-point", function="gradient_check", points_at=("grad",))
+def derivative_at_theta_plus_1d(x, theta, epsilon=1e-7, *, forward_propagation, backward_propagation):
+    gradapprox = _central(forward_propagation(x, theta + epsilon), forward_propagation(x, theta - epsilon), epsilon)
+    return _relative(backward_propagation(x, theta + epsilon), gradapprox)
 
 
 @variant("gc.one-sided-difference", function="gradient_check", points_at=("gradapprox",))
@@ -107,10 +119,11 @@ def perturbs_x_1d(x, theta, epsilon=1e-7, *, forward_propagation, backward_propa
 inline_cost_1d = _variant_1d("inline_cost_1d", "gc.own-functions-not-called", COST_LINES,
                              costs=lambda x, plus, minus: (plus * x, minus * x))
 inline_derivative_1d = _variant_1d("inline_derivative_1d", "gc.own-functions-not-called", ("grad",),
-                                   grad=lambda x, theta, gradapprox: x)
+                                   grad=lambda x, theta, gradapprox, backward: x)
 # Both written out gives x against x, whatever the probe's J and dθ: the numbers of grad = gradapprox.
-inline_both_1d = _variant_1d("inline_both_1d", "gc.grad-from-gradapprox", COST_LINES + ("grad",),
-                             costs=lambda x, plus, minus: (plus * x, minus * x), grad=lambda x, theta, gradapprox: x)
+inline_both_1d = _variant_1d("inline_both_1d", "gc.grad-from-gradapprox", ("grad",),
+                             costs=lambda x, plus, minus: (plus * x, minus * x),
+                             grad=lambda x, theta, gradapprox, backward: x)
 
 
 # ---- gradient_check_n ------------------------------------------------------------------------
@@ -166,7 +179,8 @@ def _minus_from_plus(theta, i, epsilon):
     return plus, minus
 
 
-minus_from_plus_n = _variant_n("minus_from_plus_n", "gc.theta-minus-from-plus", THETA_LINES, shift=_minus_from_plus)
+# θ⁻ from θ⁺ and one array for both give the same numbers; the θ⁻ lines are where either shows.
+minus_from_plus_n = _variant_n("minus_from_plus_n", "gc.theta-minus-from-plus", MINUS_LINES, shift=_minus_from_plus)
 minus_shifted_up_n = _variant_n("minus_shifted_up_n", "gc.sign-slip", SHIFT_LINES, shift=_shift(+1, +1))
 shifts_swapped_n = _variant_n("shifts_swapped_n", "gc.sign-slip", SHIFT_LINES, shift=_shift(-1, +1))
 unperturbed_forward_n = _variant_n("unperturbed_forward_n", "gc.sign-slip", SHIFT_LINES,
