@@ -171,6 +171,13 @@ def dropout_mutants() -> list[Mutant]:
         Mutant("dropout-backward-mask-on-dZ2",
                dropout_backward={"mask2": "", "scale2": "", "dZ2": "dZ2 = np.multiply(dA2, np.int64(A2 > 0)) * D2 / keep_prob"},
                expected=(backward("mask-on-dz", ("dA2",), "dA2 = np.dot(W3.T, dZ3)"),)),
+        # The dropout lines left out (the template's other lines kept): the backward pass of a network without dropout.
+        Mutant("dropout-backward-not-applied-both",
+               dropout_backward={"mask2": "", "scale2": "", "mask1": "", "scale1": ""},
+               expected=(backward("not-applied", ("dA2",), "dA2 = np.dot(W3.T, dZ3)"),
+                         backward("not-applied", ("dA1",), "dA1 = np.dot(W2.T, dZ2)"))),
+        Mutant("dropout-backward-not-applied-dA1", dropout_backward={"mask1": "", "scale1": ""},
+               expected=(backward("not-applied", ("dA1",), "dA1 = np.dot(W2.T, dZ2)"),)),
         Mutant("dropout-backward-fixed-both", dropout_backward={"scale2": "dA2 = dA2 / 0.8", "scale1": "dA1 = dA1 / 0.8"},
                expected=(backward("keep-prob-fixed", ("dA2",), "dA2 = dA2 / 0.8"),
                          backward("keep-prob-fixed", ("dA1",), "dA1 = dA1 / 0.8"))),

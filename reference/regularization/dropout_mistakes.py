@@ -410,8 +410,9 @@ def _backward_form(trials: Sequence[Trial], layer: tuple) -> tuple[str, float | 
     }
     for name, form in forms.items():
         if all(_backward_fits(trial, p, layer, form) for trial, p in calls):
-            if name == "unmasked" and all(_mask_on_dz(trial, p, layer) for trial, p in calls):
-                return "mask-on-dZ", None
+            if name == "unmasked":
+                on_dz = all(_mask_on_dz(trial, p, layer) for trial, p in calls)
+                return ("mask-on-dZ" if on_dz else "not-applied"), None
             return name, None
     fixed = []
     for trial, p in calls:
@@ -466,13 +467,15 @@ def _backward_detections(trials: Sequence[Trial], wanted: str) -> list[Detection
                             f"{mask} shut down in the forward pass get a gradient",
             "mask-on-dZ": f"your {da_name} is exactly W{number + 1}ᵀ·{upstream}, unmasked and unscaled, while your "
                           f"{dz_name} is right: the mask and 1/keep_prob went to {dz_name} instead of {da_name}",
+            "not-applied": f"your {da_name} is exactly W{number + 1}ᵀ·{upstream}: neither masked with {mask} nor "
+                           "divided by keep_prob",
             "keep-prob-fixed": f"your {da_name} is (W{number + 1}ᵀ·{upstream})·{mask} divided by {found[1] or 0:.3g} "
                                "on every probe, whatever keep_prob is passed",
         }[wanted]
         evidence = f"on every probe with keep_prob < 1, {text}".replace(" on every probe, whatever", ", whatever")
         details = {"output": da_name, "mask": mask, "dz": dz_name, "value": f"{found[1]:.3g}" if found[1] else ""}
         detections.append(Detection((da_name,), evidence, details, part="whole", given_upstream=True,
-                                    absent=wanted in ("not-scaled", "mask-missing", "mask-on-dZ", "keep-prob-fixed"),
+                                    absent=wanted != "scaled-twice",
                                     variable="keep_prob" if wanted == "keep-prob-fixed" else None))
     return detections
 
@@ -499,6 +502,12 @@ def backward_mask_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[D
 def backward_mask_on_dz(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
     """The mask and 1/keep_prob applied to dZ_l instead of dA_l: dZ right, dA wrong."""
     return _backward_detections(trials, "mask-on-dZ")
+
+
+@detects("dropout-backward.not-applied")
+def backward_not_applied(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dA_l = Wᵀ·dZ: no mask and no 1/keep_prob (the backward pass without dropout; the dropout lines left out)."""
+    return _backward_detections(trials, "not-applied")
 
 
 @detects("dropout-backward.keep-prob-fixed")
