@@ -97,6 +97,11 @@ def dropout_mutants() -> list[Mutant]:
                expected=(forward("mask-from-randn", ("cache.D1",), "randn"),)),
         Mutant("dropout-inverted-both", forward={"mask1": "D1 = D1 > keep_prob", "mask2": "D2 = D2 > keep_prob"},
                expected=(forward("mask-inverted", ("cache.D1", "cache.D2"), "D1 > keep_prob"),)),
+        # Two mistakes in one mask: randn compared the wrong way keeps 1 − Φ(p), each named on its own line.
+        Mutant("dropout-randn-and-inverted",
+               forward={**both_randn, "mask1": "D1 = D1 > keep_prob", "mask2": "D2 = D2 > keep_prob"},
+               expected=(forward("mask-from-randn", ("cache.D1", "cache.D2"), "np.random.randn(A1.shape[0]"),
+                         forward("mask-inverted", ("cache.D1", "cache.D2"), "D1 = D1 > keep_prob"))),
         Mutant("dropout-inverted-where-D2", forward={"mask2": "D2 = np.where(D2 >= keep_prob, 1, 0)"},
                expected=(forward("mask-inverted", ("cache.D2",), "np.where(D2 >= keep_prob, 1, 0)"),)),
         Mutant("dropout-per-neuron-column", forward={"draw1": "D1 = np.random.rand(A1.shape[0], 1)",

@@ -109,22 +109,38 @@ def _short(name: str) -> str:
 
 @detects("dropout.mask-from-randn")
 def mask_from_randn(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """Masks drawn from the normal distribution: randn < p keeps Φ(p) of the units, not p."""
-    masks = _shared_by(trials, _phi)
+    """Masks drawn from the normal distribution: randn < p keeps Φ(p) of the units, not p (randn > p: 1 − Φ(p))."""
+    evidence = [_example(trials, mask, "randn(...) < {p}, with probability Φ({p}),", _phi)
+                for mask in _shared_by(trials, _phi)]
+    evidence += [_example(trials, mask, "randn(...) > {p}, with probability 1 − Φ({p}),", _above_randn)
+                 + " (compared the wrong way too)" for mask in _shared_by(trials, _above_randn)]
+    masks = [*_shared_by(trials, _phi), *_shared_by(trials, _above_randn)]
     if not masks:
         return []
-    evidence = "; ".join(_example(trials, mask, "randn(...) < {p}, with probability Φ({p}),", _phi) for mask in masks)
-    return [Detection(tuple(masks), evidence, {"masks": _names(masks)}, part="whole", calls=("randn",))]
+    # The distribution and the comparison are two mistakes on two lines: independent aspects of a mask.
+    return [Detection(tuple(masks), "; ".join(evidence), {"masks": _names(masks)}, part="whole",
+                      calls=("randn",), aspects=("distribution",))]
 
 
 @detects("dropout.mask-inverted")
 def mask_inverted(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """Units kept where rand > keep_prob: that keeps 1 − p of them, not p."""
-    masks = _shared_by(trials, lambda p: 1 - p)
+    """Units kept where rand > keep_prob: that keeps 1 − p of them, not p (with randn, 1 − Φ(p))."""
+    evidence = [_example(trials, mask, "rand(...) > {p}", _above_rand) for mask in _shared_by(trials, _above_rand)]
+    evidence += [_example(trials, mask, "randn(...) > {p}, with probability 1 − Φ({p}),", _above_randn)
+                 + " (from randn too)" for mask in _shared_by(trials, _above_randn)]
+    masks = [*_shared_by(trials, _above_rand), *_shared_by(trials, _above_randn)]
     if not masks:
         return []
-    evidence = "; ".join(_example(trials, mask, "rand(...) > {p}", lambda p: 1 - p) for mask in masks)
-    return [Detection(tuple(masks), evidence, {"masks": _names(masks)}, part="whole")]
+    return [Detection(tuple(masks), "; ".join(evidence), {"masks": _names(masks)}, part="whole",
+                      aspects=("comparison",))]
+
+
+def _above_rand(p: float) -> float:
+    return 1 - p
+
+
+def _above_randn(p: float) -> float:
+    return 1 - _phi(p)
 
 
 @detects("dropout.mask-per-neuron")
