@@ -109,22 +109,38 @@ def _short(name: str) -> str:
 
 @detects("dropout.mask-from-randn")
 def mask_from_randn(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """Masks drawn from the normal distribution: randn < p keeps Φ(p) of the units, not p."""
-    masks = _shared_by(trials, _phi)
+    """Masks drawn from the normal distribution: randn < p keeps Φ(p) of the units, not p (randn > p: 1 − Φ(p))."""
+    evidence = [_example(trials, mask, "randn(...) < {p}, with probability Φ({p}),", _phi)
+                for mask in _shared_by(trials, _phi)]
+    evidence += [_example(trials, mask, "randn(...) > {p}, with probability 1 − Φ({p}),", _above_randn)
+                 + " (compared the wrong way too)" for mask in _shared_by(trials, _above_randn)]
+    masks = [*_shared_by(trials, _phi), *_shared_by(trials, _above_randn)]
     if not masks:
         return []
-    evidence = "; ".join(_example(trials, mask, "randn(...) < {p}, with probability Φ({p}),", _phi) for mask in masks)
-    return [Detection(tuple(masks), evidence, {"masks": _names(masks)}, part="whole", calls=("randn",))]
+    # The distribution and the comparison are two mistakes on two lines: independent aspects of a mask.
+    return [Detection(tuple(masks), "; ".join(evidence), {"masks": _names(masks)}, part="whole",
+                      calls=("randn",), aspects=("distribution",))]
 
 
 @detects("dropout.mask-inverted")
 def mask_inverted(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
-    """Units kept where rand > keep_prob: that keeps 1 − p of them, not p."""
-    masks = _shared_by(trials, lambda p: 1 - p)
+    """Units kept where rand > keep_prob: that keeps 1 − p of them, not p (with randn, 1 − Φ(p))."""
+    evidence = [_example(trials, mask, "rand(...) > {p}", _above_rand) for mask in _shared_by(trials, _above_rand)]
+    evidence += [_example(trials, mask, "randn(...) > {p}, with probability 1 − Φ({p}),", _above_randn)
+                 + " (from randn too)" for mask in _shared_by(trials, _above_randn)]
+    masks = [*_shared_by(trials, _above_rand), *_shared_by(trials, _above_randn)]
     if not masks:
         return []
-    evidence = "; ".join(_example(trials, mask, "rand(...) > {p}", lambda p: 1 - p) for mask in masks)
-    return [Detection(tuple(masks), evidence, {"masks": _names(masks)}, part="whole")]
+    return [Detection(tuple(masks), "; ".join(evidence), {"masks": _names(masks)}, part="whole",
+                      aspects=("comparison",))]
+
+
+def _above_rand(p: float) -> float:
+    return 1 - p
+
+
+def _above_randn(p: float) -> float:
+    return 1 - _phi(p)
 
 
 @detects("dropout.mask-per-neuron")
@@ -410,8 +426,9 @@ def _backward_form(trials: Sequence[Trial], layer: tuple) -> tuple[str, float | 
     }
     for name, form in forms.items():
         if all(_backward_fits(trial, p, layer, form) for trial, p in calls):
-            if name == "unmasked" and all(_mask_on_dz(trial, p, layer) for trial, p in calls):
-                return "mask-on-dZ", None
+            if name == "unmasked":
+                on_dz = all(_mask_on_dz(trial, p, layer) for trial, p in calls)
+                return ("mask-on-dZ" if on_dz else "not-applied"), None
             return name, None
     fixed = []
     for trial, p in calls:
@@ -466,13 +483,15 @@ def _backward_detections(trials: Sequence[Trial], wanted: str) -> list[Detection
                             f"{mask} shut down in the forward pass get a gradient",
             "mask-on-dZ": f"your {da_name} is exactly W{number + 1}ᵀ·{upstream}, unmasked and unscaled, while your "
                           f"{dz_name} is right: the mask and 1/keep_prob went to {dz_name} instead of {da_name}",
+            "not-applied": f"your {da_name} is exactly W{number + 1}ᵀ·{upstream}: neither masked with {mask} nor "
+                           "divided by keep_prob",
             "keep-prob-fixed": f"your {da_name} is (W{number + 1}ᵀ·{upstream})·{mask} divided by {found[1] or 0:.3g} "
                                "on every probe, whatever keep_prob is passed",
         }[wanted]
         evidence = f"on every probe with keep_prob < 1, {text}".replace(" on every probe, whatever", ", whatever")
         details = {"output": da_name, "mask": mask, "dz": dz_name, "value": f"{found[1]:.3g}" if found[1] else ""}
         detections.append(Detection((da_name,), evidence, details, part="whole", given_upstream=True,
-                                    absent=wanted in ("not-scaled", "mask-missing", "mask-on-dZ", "keep-prob-fixed"),
+                                    absent=wanted != "scaled-twice",
                                     variable="keep_prob" if wanted == "keep-prob-fixed" else None))
     return detections
 
@@ -499,6 +518,12 @@ def backward_mask_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[D
 def backward_mask_on_dz(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
     """The mask and 1/keep_prob applied to dZ_l instead of dA_l: dZ right, dA wrong."""
     return _backward_detections(trials, "mask-on-dZ")
+
+
+@detects("dropout-backward.not-applied")
+def backward_not_applied(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
+    """dA_l = Wᵀ·dZ: no mask and no 1/keep_prob (the backward pass without dropout; the dropout lines left out)."""
+    return _backward_detections(trials, "not-applied")
 
 
 @detects("dropout-backward.keep-prob-fixed")
