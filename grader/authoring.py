@@ -9,14 +9,15 @@ from the numbers alone:
     def penalty_missing(exercise: Exercise, trials: Sequence[Trial]) -> list[Detection]:
         ...
 
-or, more simply, writes the wrong function itself in a `variants.py`, which then detects its mistake
-(a student whose outputs are the variant's, wherever it differs from the reference):
+or, more simply, writes the wrong function itself (in a `mistakes.py` the spec lists under `variants:`),
+which then detects its mistake (a student whose outputs are the variant's, wherever it differs from the
+reference):
 
     from grader.authoring import variant
 
-    @variant("cost.l2-missing")
-    def no_penalty(A3, Y, parameters, lambd):
-        return compute_cost(A3, Y)
+    @variant("ridge.no-average", points_at=("grad",))
+    def forgets_the_average(X, y, w, alpha):
+        return X.T @ (X @ w - y) + alpha * w
 
 Everything here is stable for assignment code; the rest of the grader is not.
 """

@@ -63,10 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
     parser.add_argument("--clean", action="store_true",
                         help="with --out: remove the result files there of submissions not in this run's input")
-    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    parser.add_argument("--quiet", action="store_true",
+                        help="nothing on standard error but errors: no progress, no note of the assignment detected")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
                              f"at most {MAX_TIMEOUT_SECONDS:g})")
+    parser.add_argument("--strict-rng", action="store_true", default=None,
+                        help="judge functions that draw at random (dropout masks) seed-exact, as the course's own "
+                             "tests do, instead of on the student's own draws")
     parser.add_argument("--min-score", metavar="X",
                         help="exit 1 when a submission scores below X points (or X%% of the maximum, e.g. 80%%)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -169,8 +173,8 @@ def _run(arguments: argparse.Namespace) -> int:
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
-    with Grader(arguments.assignment, limits, lambda: defined_functions(paths)) as grader:
-        if grader.choice.reason:
+    with Grader(arguments.assignment, limits, lambda: defined_functions(paths), arguments.strict_rng) as grader:
+        if grader.choice.reason and not arguments.quiet:
             print(f"grade: grading as {grader.assignment.name}: {grader.choice.reason}", file=sys.stderr)
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
@@ -186,7 +190,7 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
     shard = parse_shard(arguments.shard)
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
-                           progress=not arguments.quiet, clean=arguments.clean)
+                           progress=not arguments.quiet, clean=arguments.clean, strict_rng=arguments.strict_rng)
     return run_batch(options)
 
 

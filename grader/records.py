@@ -290,6 +290,8 @@ class Trial:
     """What was run, as the student reads it (the probe and its hyper-parameters)."""
     baseline_label: str = ""
     """The same for the call with the baseline arguments."""
+    baseline_arguments: tuple[Any, ...] | None = None
+    """The arguments of the baseline call (the probe's with the baseline substitutions), when there is one."""
 
     @property
     def returned(self) -> bool:
@@ -331,6 +333,12 @@ class Detection:
     finding points at the line building the term, or for "baseline" at the line computing the output."""
     absent: bool = False
     """The mistake is a term left out: point at the line where the output is put together."""
+    calls: tuple[str, ...] = ()
+    """Point at the statements calling one of these (e.g. `randn`, as `np.random.randn(...)`) that the outputs are
+    computed from."""
+    given_upstream: bool = False
+    """Its outputs were judged from the student's own upstream outputs (dA1 from their dZ2): a mistake upstream
+    does not explain them, so the finding stands even when an upstream output is wrong too."""
     aspects: tuple[str, ...] = ()
     """Independent components of that part it explains (e.g. one layer's share of a sum); () means all."""
     right_values: tuple[str, ...] = ()

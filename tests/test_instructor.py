@@ -19,8 +19,8 @@ def run(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess
                           cwd=cwd or ROOT, timeout=300)
 
 
-RIGHT = "def ridge_gradient(X, y, w, lambd):\n    m = X.shape[0]\n    return X.T @ (X @ w - y) / m + lambd * w\n"
-NO_AVERAGE = "def ridge_gradient(X, y, w, lambd):\n    dw = X.T @ (X @ w - y) + lambd * w\n    return dw\n"
+RIGHT = "def ridge_gradient(X, y, w, alpha):\n    m = X.shape[0]\n    return X.T @ (X @ w - y) / m + alpha * w\n"
+NO_AVERAGE = "def ridge_gradient(X, y, w, alpha):\n    grad = X.T @ (X @ w - y) + alpha * w\n    return grad\n"
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_the_scaffold_grades_a_notebook_at_once(scaffolded, tmp_path):
     wrong = write_notebook(tmp_path / "wrong.ipynb", "import numpy as np", NO_AVERAGE)
     result = json.loads(run(str(wrong), "--assignment", str(scaffolded), "--format", "json").stdout)
     (finding,) = result["exercises"][0]["findings"]
-    assert finding["id"] == "ridge.no-average" and finding["location"]["code"].startswith("dw = X.T @")
+    assert finding["id"] == "ridge.no-average" and finding["location"]["code"].startswith("grad = X.T @")
 
 
 def test_init_refuses_a_folder_that_is_not_empty(scaffolded):
@@ -76,25 +76,25 @@ def probes():
 DROPS_THE_PENALTY = '''
 
 @variant("ridge.penalty-missing")
-def drops_the_penalty(X, y, w, lambd):
+def drops_the_penalty(X, y, w, alpha):
     return X.T @ (X @ w - y) / X.shape[0]
 '''
 
 
 def test_a_weak_spec_fails_naming_the_pairs_its_probes_cannot_separate(scaffolded):
-    (scaffolded / "probes.py").write_text(WEAK_PROBES)  # one probe, square shapes only, λ = 0 only
+    (scaffolded / "probes.py").write_text(WEAK_PROBES)  # one probe, square shapes only, α = 0 only
     (scaffolded / "mistakes.py").write_text((scaffolded / "mistakes.py").read_text() + DROPS_THE_PENALTY)
     spec = (scaffolded / "assignment.yaml").read_text()
     spec = spec.replace("mistakes: [ridge.no-average, ridge.penalty-doubled]",
                         "mistakes: [ridge.no-average, ridge.penalty-doubled, ridge.penalty-missing]")
-    spec += '  ridge.penalty-missing:\n    title: "No penalty"\n    explanation: "J has (λ/2)·‖w‖²."\n    fix: ""\n'
+    spec += '  ridge.penalty-missing:\n    title: "No penalty"\n    explanation: "J has (α/2)·‖w‖²."\n    fix: ""\n'
     (scaffolded / "assignment.yaml").write_text(spec)
     done = run("check-spec", str(scaffolded))
     assert done.returncode == 1, done.stdout + done.stderr
     text = done.stdout
     assert f"{scaffolded}: NOT adequate" in text
     assert "ridge.penalty-doubled (doubles_the_penalty)  ≡  ridge.penalty-missing (drops_the_penalty)" in text
-    for failure in ("✗ probes", "✗ shapes: non-square 2-D arrays", "✗ sizes", "✗ hyper-parameter lambd",
+    for failure in ("✗ probes", "✗ shapes: non-square 2-D arrays", "✗ sizes", "✗ hyper-parameter alpha",
                     "✗ ridge.penalty-doubled (doubles_the_penalty)"):
         assert failure in text, failure
     assert "warning: mistakes.ridge.penalty-missing: an explanation without a fix" in text

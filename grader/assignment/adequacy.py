@@ -38,7 +38,7 @@ class Verdict:
     """One thing check-spec looked at."""
 
     subject: str
-    """What was looked at (a check's title, "shapes: square 2-D arrays", "gc.sign-slip (swapped)")."""
+    """What was looked at (a check's title, "shapes: square 2-D arrays", "ridge.no-average (forgets_the_average)")."""
     passed: bool | None
     """None: does not apply here (e.g. no 2-D array among the arguments)."""
     detail: str

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from grader.assignment.model import Assignment, CheckSpec, Exercise, MistakeText, Probe, Tolerance
+from grader.assignment.model import Assignment, CheckSpec, Draws, Exercise, MistakeText, Probe, Tolerance
 from grader.assignment.schema import (
     CHECK_KEYS,
+    DRAWS_KEYS,
     EXERCISE_KEYS,
     HELPER_KEYS,
+    REQUIRED_DRAWS_KEYS,
     REQUIRED_EXERCISE_KEYS,
     SPEC_FILE,
     TOP_KEYS,
@@ -89,6 +91,7 @@ def load_assignment(folder: Path) -> Assignment:
         helper_names=helper_names,
         fingerprint=_fingerprint(folder),
         prose_ids=frozenset(mistakes),
+        strict_rng=bool(data.get("strict_rng", False)),
     )
 
 
@@ -148,6 +151,9 @@ def _load_checks(entry: dict, key: str, where: str, resolve: Resolve) -> tuple[C
         if definition is None:
             raise SpecError(f"unknown check {check['check']!r} (known: {', '.join(sorted(CHECKS))})",
                             path=where, key=check_key)
+        if definition.needs is not None and definition.needs not in entry:
+            raise SpecError(f"check {definition.name!r} needs the exercise's {definition.needs!r}", path=where,
+                            key=check_key)
         options = dict(check.get("options", {}))
         definition.validate(options, where, check_key)
         for option in definition.references:
@@ -158,6 +164,22 @@ def _load_checks(entry: dict, key: str, where: str, resolve: Resolve) -> tuple[C
     if abs(total - float(entry["points"])) > 1e-9:
         raise SpecError(f"check points add up to {total:g}, not {entry['points']:g}", path=where, key=f"{key}.points")
     return tuple(checks)
+
+
+def _load_draws(entry: dict, key: str, where: str, resolve: Resolve, parameters: tuple[str, ...],
+                keys: tuple[str, ...]) -> Draws:
+    spec, draws_key = entry["student_draws"], f"{key}.student_draws"
+    check_keys(spec, DRAWS_KEYS, REQUIRED_DRAWS_KEYS, where, draws_key)
+    outputs = {str(name): str(like) for name, like in spec["outputs"].items()}
+    unknown = sorted((set(outputs) | set(outputs.values())) - set(keys))
+    if not outputs or unknown:
+        raise SpecError("must map some of the function's outputs to outputs shaped alike"
+                        + (f"; not an output: {', '.join(unknown)}" if unknown else ""), path=where,
+                        key=f"{draws_key}.outputs")
+    if spec["probability"] not in parameters:
+        raise SpecError(f"{spec['probability']!r} is not a parameter", path=where, key=f"{draws_key}.probability")
+    return Draws(outputs, spec["probability"], resolve(spec["reference"], f"{draws_key}.reference"),
+                 spec.get("min_units", 5000), float(spec.get("sigmas", 5.0)))
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,7 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
     for output, inputs in depends_on.items():
         if not set(inputs) | {output} <= set(keys):
             raise SpecError(f"{output!r} depends on unknown outputs", path=where, key=f"{key}.depends_on")
+    draws = _load_draws(entry, key, where, resolve, parameters, keys) if "student_draws" in entry else None
     checks = _load_checks(entry, key, where, resolve)
     reference = resolve(entry["reference"], f"{key}.reference")
     probes_function = resolve(entry["probes"], f"{key}.probes")
@@ -244,6 +267,7 @@ def _load_exercise(entry: object, key: str, context: _Context) -> Exercise:
         depends_on=depends_on,
         baseline_mistake=baseline_mistake,
         baseline_mistake_text=mistakes.get(baseline_mistake) if baseline_mistake else None,
+        student_draws=draws,
         general_prose=context.general,
         replaces=replaces,
         hyperparameters=hyperparameters,

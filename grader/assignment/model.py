@@ -99,6 +99,26 @@ class Returned:
 
 
 @dataclass(frozen=True, slots=True)
+class Draws:
+    """Random 0/1 draws a graded function makes and returns (dropout masks, say): it is judged on its own draws.
+
+    The expected outputs of a call are the reference's given the student's draws, so any valid way
+    of drawing them is right. A draw is valid when it is a 0/1 array shaped like the output it masks
+    and, with at least `min_units` entries, keeps a share of ones within `sigmas` standard deviations
+    of the probability the function is given (grader.checks.draws judges it).
+    """
+
+    outputs: Mapping[str, str]
+    """Each output that is a draw (e.g. `cache.D1`) → the output whose shape it has (`cache.A1`)."""
+    probability: str
+    """The parameter giving the probability of a one (e.g. `keep_prob`)."""
+    reference: Callable[..., Any]
+    """The reference given the draws: reference(*arguments, *draws) → what the function should return."""
+    min_units: int = 5000
+    sigmas: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class Exercise:
     """One graded function of an assignment."""
 
@@ -124,6 +144,8 @@ class Exercise:
     baseline_mistake: str | None = None
     """Catalog id for an output wrong even with the baseline arguments when no detector explains it."""
     baseline_mistake_text: MistakeText | None = None
+    student_draws: Draws | None = None
+    """The random draws it makes, when it is judged on its own draws (see Draws)."""
     general_prose: Mapping[str, MistakeText] = field(default_factory=dict)
     """The assignment's own wording of the findings every function can have (`uses-notebook-global`, ...),
     used instead of the engine's generic one."""
@@ -196,6 +218,9 @@ class Assignment:
     """Hash of every file of the assignment, so cached results can tell a changed spec."""
     prose_ids: frozenset[str] = frozenset()
     """Every id the spec's `mistakes:` words, listed by an exercise or not."""
+    strict_rng: bool = False
+    """Judge functions that draw at random on the reference's own draws (the same seed, the same calls) instead
+    of on the student's: the course's seed-exact comparison (--strict-rng asks for it too)."""
 
 
 def _shown(value: Any) -> str:

@@ -1,8 +1,8 @@
 """`grade init NAME`: a new assignment folder an instructor edits, which works as it stands.
 
 The scaffold grades one function, `ridge_gradient` (the gradient of a ridge-regression cost),
-so that every part of a spec has a working example: probes that vary shapes, sizes and λ
-(0 among them), a baseline call with λ = 0, a numerical gradient check, and two mistakes,
+so that every part of a spec has a working example: probes that vary shapes, sizes and α
+(0 among them), a baseline call with α = 0, a numerical gradient check, and two mistakes,
 each written as a wrong version of the function that also recognises it. `grade check-spec`
 accepts it and `grade --assignment NAME` grades a notebook defining `ridge_gradient` at once.
 """
@@ -25,42 +25,42 @@ exercises:
   - function: ridge_gradient
     title: "Gradient of the ridge cost"
     # The order the grader passes the arguments in; students may name them otherwise.
-    parameters: [X, y, w, lambd]
+    parameters: [X, y, w, alpha]
     points: 4
     reference: solution.py:ridge_gradient
     probes: probes.py:probes
-    # One array, called dw in the feedback.
+    # One array, called grad in the feedback.
     returns: array
-    keys: [dw]
-    # Each probe is also run with lambd = 0, so the penalty's part and the rest are judged apart.
-    baseline: {{lambd: 0.0}}
+    keys: [grad]
+    # Each probe is also run with alpha = 0, so the penalty's part and the rest are judged apart.
+    baseline: {{alpha: 0.0}}
     tolerance: {{rtol: 1.0e-6, atol: 1.0e-9}}
     # The mistakes this exercise can report (prose below, variants in mistakes.py).
     mistakes: [ridge.no-average, ridge.penalty-doubled]
     checks:
       - {{check: returns, title: "returns an array shaped like w", points: 1}}
-      - {{check: baseline-values, title: "gradient of the squared error (λ = 0)", points: 1}}
-      - {{check: added-term-values, title: "gradient of the penalty, λ·w", points: 1}}
+      - {{check: baseline-values, title: "gradient of the squared error (α = 0)", points: 1}}
+      - {{check: added-term-values, title: "gradient of the penalty, α·w", points: 1}}
       - check: gradient
         title: "numerical gradient check"
         points: 1
         options:
-          cost: "solution.py:gradient_check_cost"
-          gradients: {{w: dw}}
+          cost: "solution.py:ridge_cost"
+          gradients: {{w: grad}}
 
 mistakes:
   # What the student reads: a title, why it is wrong (the math) and how to fix it.
   ridge.no-average:
     title: "The squared error is not averaged"
     explanation: >-
-      The cost averages the squared error over the m examples, J = (1/2m)·‖Xw − y‖² + (λ/2)·‖w‖², so its
-      gradient is (1/m)·Xᵀ(Xw − y) + λ·w. Without the 1/m, the first part is m times too big.
+      The cost averages the squared error over the m examples, J = (1/2m)·‖Xw − y‖² + (α/2)·‖w‖², so its
+      gradient is (1/m)·Xᵀ(Xw − y) + α·w. Without the 1/m, the first part is m times too big.
     fix: "Divide Xᵀ(Xw − y) by m = X.shape[0]."
   ridge.penalty-doubled:
     title: "The penalty's gradient is doubled"
     explanation: >-
-      The penalty is (λ/2)·‖w‖², whose gradient is λ·w: the ½ cancels the 2 of the square.
-    fix: "Add lambd * w, not 2 * lambd * w."
+      The penalty is (α/2)·‖w‖², whose gradient is α·w: the ½ cancels the 2 of the square.
+    fix: "Add alpha * w, not 2 * alpha * w."
 '''
 
 SOLUTION = '''\
@@ -68,18 +68,18 @@ SOLUTION = '''\
 import numpy as np
 
 
-def ridge_gradient(X, y, w, lambd):
-    """The gradient of J(w) = (1/2m)·‖Xw − y‖² + (λ/2)·‖w‖², for X of shape (m, n), y (m, 1), w (n, 1)."""
+def ridge_gradient(X, y, w, alpha):
+    """The gradient of J(w) = (1/2m)·‖Xw − y‖² + (α/2)·‖w‖², for X of shape (m, n), y (m, 1), w (n, 1)."""
     m = X.shape[0]
-    return X.T @ (X @ w - y) / m + lambd * w
+    return X.T @ (X @ w - y) / m + alpha * w
 
 
-def gradient_check_cost(X, y, w, lambd):
+def ridge_cost(X, y, w, alpha):
     """For the numerical gradient check: the parameters, and the cost as their function."""
     def cost(parameters):
         m = X.shape[0]
         residual = X @ parameters["w"] - y
-        return float(np.sum(residual ** 2) / (2 * m) + lambd / 2 * np.sum(parameters["w"] ** 2))
+        return float(np.sum(residual ** 2) / (2 * m) + alpha / 2 * np.sum(parameters["w"] ** 2))
 
     return {"w": np.array(w, dtype=float)}, cost
 '''
@@ -88,11 +88,11 @@ PROBES = '''\
 """The inputs every submission is called on: seeded, so every run gives the same numbers.
 
 Vary what mistakes hide in: square and non-square X (a transpose is silent on a square one),
-several sizes (m = 1 among them), several λ (0, the neutral value, among them).
+several sizes (m = 1 among them), several α (0, the neutral value, among them).
 """
 import numpy as np
 
-# (m examples, n features, λ): names say what each probe is there for.
+# (m examples, n features, α): names say what each probe is there for.
 _LAYOUTS = [
     ("5 examples, 3 features", 5, 3, 0.7),
     ("square X (4x4)", 4, 4, 1.5),
@@ -102,14 +102,14 @@ _LAYOUTS = [
 
 
 def probes():
-    """One probe per layout: {"name": ..., "arguments": (X, y, w, lambd)}."""
+    """One probe per layout: {"name": ..., "arguments": (X, y, w, alpha)}."""
     found = []
-    for seed, (name, m, n, lambd) in enumerate(_LAYOUTS):
+    for seed, (name, m, n, alpha) in enumerate(_LAYOUTS):
         rng = np.random.default_rng(seed)
         X = rng.standard_normal((m, n))
         y = rng.standard_normal((m, 1))
         w = rng.standard_normal((n, 1))
-        found.append({"name": name, "arguments": (X, y, w, lambd)})
+        found.append({"name": name, "arguments": (X, y, w, alpha)})
     return found
 '''
 
@@ -124,15 +124,15 @@ others. `points_at` names the variables whose lines the finding quotes.
 from grader.authoring import variant
 
 
-@variant("ridge.no-average", points_at=("dw",))
-def forgets_the_average(X, y, w, lambd):
-    return X.T @ (X @ w - y) + lambd * w
+@variant("ridge.no-average", points_at=("grad",))
+def forgets_the_average(X, y, w, alpha):
+    return X.T @ (X @ w - y) + alpha * w
 
 
-@variant("ridge.penalty-doubled", points_at=("dw",))
-def doubles_the_penalty(X, y, w, lambd):
+@variant("ridge.penalty-doubled", points_at=("grad",))
+def doubles_the_penalty(X, y, w, alpha):
     m = X.shape[0]
-    return X.T @ (X @ w - y) / m + 2 * lambd * w
+    return X.T @ (X @ w - y) / m + 2 * alpha * w
 '''
 
 FILES = {"assignment.yaml": SPEC, "solution.py": SOLUTION, "probes.py": PROBES, "mistakes.py": MISTAKES}

@@ -202,9 +202,12 @@ def check_shard_set(folders: Sequence[Path], shards: Sequence[tuple[int, int]]) 
         raise UsageError(f"{what}: merge the folders of every shard of one --shard K/N run, and nothing else")
 
 
-def grading_key(assignment: AssignmentInfo, timeout_seconds: float) -> dict[str, Any]:
+def grading_key(assignment: AssignmentInfo, timeout_seconds: float, strict_rng: bool = False) -> dict[str, Any]:
     """What, besides the submission's bytes and the grader version, decides a result: checked by --resume."""
-    return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}
+    key: dict[str, Any] = {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds}
+    if strict_rng:  # only when asked: results of ordinary runs stay as they were
+        key["strict_rng"] = True
+    return key
 
 
 def result_file_text(result: SubmissionResult, grader_version: str, key: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from grader.assignment.model import Exercise
+from grader.checks.draws import judge_draws
 from grader.checks.inputs import changed_arguments
 from grader.diagnose.causes import find_causes
 from grader.diagnose.describe import describe_difference, is_wrong, output_names, turns_non_finite, wrong_at_baseline
@@ -19,9 +20,22 @@ from grader.diagnose.prose import FindingWriter
 from grader.records import Detection, Extraction, Finding, RunOutcome, Trial
 
 
-def run_detectors(exercise: Exercise, trials: Sequence[Trial]) -> dict[str, list[Detection]]:
-    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone)."""
-    return {mistake_id: detector(exercise, trials) for mistake_id, detector in exercise.detectors.items()}
+def run_detectors(exercise: Exercise, trials: Sequence[Trial],
+                  failures: list[str] | None = None) -> dict[str, list[Detection]]:
+    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone).
+
+    A detector that raises on outputs its author did not foresee finds nothing: the submission is
+    still graded, and what failed is appended to `failures` (the grader says so in a note).
+    """
+    found: dict[str, list[Detection]] = {}
+    for mistake_id, detector in exercise.detectors.items():
+        try:
+            found[mistake_id] = detector(exercise, trials)
+        except Exception as error:  # noqa: BLE001 - an assignment's bug must not cost the student their grade
+            found[mistake_id] = []
+            if failures is not None:
+                failures.append(f"{mistake_id}: {type(error).__name__}: {error}")
+    return found
 
 
 def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None, trials: Sequence[Trial],
@@ -85,6 +99,9 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
     findings: list[Finding] = []
     raised = any(trial.outcome is not None and trial.outcome.error for trial in trials)
     wrong = [name for name in output_names(trials) if is_wrong(exercise, trials, name)]
+    # Draws are judged on their own (the outputs are expected given them): a draw gone wrong is a wrong output.
+    bad_draws = judge_draws(exercise, trials).problems if exercise.student_draws is not None else {}
+    wrong = [name for name in output_names(trials) if name in wrong or name in bad_draws]
     # A value returned in another form (a number as a (1, 1) array) is right, with a note; the catalogue may know
     # the mistake behind the form.
     noted = any(trial.got is not None and trial.got.note for trial in trials)
@@ -105,7 +122,7 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
         if name in explained or upstream_wrong:
             continue  # follows from a mistake already reported upstream
         downstream = tuple(other for other in wrong if name in exercise.ancestors(other) and other not in explained)
-        evidence = describe_difference(exercise, trials, name)
+        evidence = bad_draws.get(name) or describe_difference(exercise, trials, name)
         if exercise.baseline_mistake and wrong_at_baseline(exercise, trials, name):
             findings.append(writer.baseline_mistake(name, evidence, downstream))
         else:

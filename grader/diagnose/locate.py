@@ -9,6 +9,7 @@ import ast
 from collections.abc import Iterator, Sequence
 
 from grader.assignment.model import Exercise
+from grader.diagnose.assignments import dead_stores, is_placeholder
 from grader.extract.syntax import walk
 from grader.records import Extraction, Location, RaisedError
 
@@ -47,6 +48,11 @@ class Locator:
         wanted = {self.student_name(name) for name in names}
         statements = sorted((n for n in walk(self.node) if isinstance(n, _ASSIGNMENTS)
                              and wanted & {root_name(target) for target in _targets(n)}), key=lambda n: n.lineno)
+        # `J = np.zeros(n)` only makes room for what later statements write into J: the mistake is in those.
+        filled = {root_name(target) for n in statements for target in _targets(n) if not isinstance(target, ast.Name)}
+        overwritten = dead_stores(self.node)
+        statements = [n for n in statements if n not in overwritten
+                      and not (is_placeholder(_value_of(n)) and {root_name(t) for t in _targets(n)} <= filled)]
         return [location for location in (self.extraction.locate(n.lineno) for n in statements) if location]
 
     def _assignment_statement(self, variable: str, before_output: str | None = None) -> ast.stmt | None:
@@ -183,6 +189,40 @@ class Locator:
         last = max(returns, key=lambda n: n.lineno)
         built = _last_assignment(node, last.value) if node is not None and last.value is not None else None
         return self.extraction.locate((built or last).lineno)
+
+    def calls(self, names: Sequence[str], outputs: Sequence[str]) -> list[Location]:
+        """The statements calling a function named one of `names` (`randn`, as `np.random.randn(...)`) that the
+        outputs are computed from: followed back from each output's statement, through the names it reads."""
+        node = self.node
+        if node is None:
+            return []
+        wanted = set(names)
+
+        def called(statement: ast.stmt) -> set[str]:
+            names = {call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                     for call in walk(statement) if isinstance(call, ast.Call)}
+            return {str(name) for name in names} & wanted
+
+        found: dict[int, ast.stmt] = {}
+        pending = [(statement, 8) for statement in map(self._output_statement, outputs) if statement is not None]
+        seen: set[int] = set()
+        while pending:
+            statement, left = pending.pop()
+            if id(statement) in seen:
+                continue
+            seen.add(id(statement))
+            if called(statement):
+                found[statement.lineno] = statement
+                continue  # a call drawing the value: what it reads (shapes) is not the mistake
+            if left == 0:
+                continue
+            reads = {n.id for n in walk(_value_of(statement)) if isinstance(n, ast.Name)}
+            for variable in sorted(reads):
+                source = _last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+                if source is not None:
+                    pending.append((source, left - 1))
+        locations = (self.extraction.locate(line) for line in sorted(found))
+        return [location for location in locations if location is not None]
 
     def mutations(self) -> list[tuple[str, Location]]:
         """(argument, line) of every in-place write to an argument or to a name bound to part of one

@@ -1,10 +1,10 @@
 """Mistake variants: wrong implementations of a graded function, each making one catalog mistake.
 
-An assignment writes them next to its reference (`variants: [variants.py]` in the spec) and marks
+An assignment writes them next to its reference (`variants: [mistakes.py]` in the spec) and marks
 each with the mistake it makes:
 
-    @variant("gc.one-sided-difference", points_at=("gradapprox",))
-    def one_sided(x, theta, epsilon=1e-7, *, forward_propagation, backward_propagation): ...
+    @variant("ridge.no-average", points_at=("grad",))
+    def forgets_the_average(X, y, w, alpha): ...
 
 A variant is called like the reference (the probe's arguments, and the functions the exercise
 replaces as keyword arguments). It serves twice: as the detector of its mistake (a student whose

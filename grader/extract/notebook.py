@@ -85,7 +85,7 @@ class Notebook:
 
     def signatures(self) -> dict[str, tuple[int, int]]:
         """Each function the notebook binds last, with the fewest and most positional arguments it takes (to tell
-        which assignment it is: `def f(x, theta, epsilon=1e-7, print_msg=False)` takes 2 to 4)."""
+        which assignment it is: `def f(a, b, step=0.1, verbose=False)` takes 2 to 4)."""
         found = {}
         for name, binding in self.bindings.items():
             if isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
