@@ -217,3 +217,15 @@ def test_a_detector_that_raises_costs_no_grade_and_is_reported(tmp_path):
     assert any("dropout.broken: ValueError: operands could not be broadcast" in note and "bug in the grader" in note
                for note in forward_after.notes), forward_after.notes
     assert not any("detector" in note for note in forward_before.notes)
+
+
+def test_masks_kept_as_lists_of_lists_are_graded_by_their_values_with_a_note(tmp_path):
+    listed = "D{n} = [[bool(D{n}[i, j] < keep_prob) for j in range(D{n}.shape[1])] for i in range(D{n}.shape[0])]"
+    with Grader() as grader:
+        exercises = graded(grader, tmp_path, forward={"mask1": listed.format(n=1), "mask2": listed.format(n=2)})
+        forward = exercises[FORWARD]
+        assert forward.score == forward.max_score and not forward.findings
+        assert any("cache.D1, cache.D2 are lists (of lists), not NumPy arrays" in note for note in forward.notes)
+        ragged = "cache = (Z1, [list(row) for row in D1] + [[1]], A1, W1, b1, Z2, D2, A2, W2, b2, Z3, A3, W3, b3)"
+        forward = graded(grader, tmp_path, forward={"cache": ragged})[FORWARD]
+        assert forward.score == 0 and [finding.id for finding in forward.findings] == ["wrong-type"]
