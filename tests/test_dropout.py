@@ -221,7 +221,7 @@ def test_a_detector_that_raises_costs_no_grade_and_is_reported(tmp_path):
 
 def test_masks_kept_as_lists_of_lists_are_graded_by_their_values_with_a_note(tmp_path):
     listed = "D{n} = [[bool(D{n}[i, j] < keep_prob) for j in range(D{n}.shape[1])] for i in range(D{n}.shape[0])]"
-    with Grader() as grader:
+    with Grader("regularization") as grader:
         exercises = graded(grader, tmp_path, forward={"mask1": listed.format(n=1), "mask2": listed.format(n=2)})
         forward = exercises[FORWARD]
         assert forward.score == forward.max_score and not forward.findings
