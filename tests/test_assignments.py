@@ -135,9 +135,20 @@ def test_detection_picks_the_assignment_whose_functions_the_notebook_defines_and
     assert regularization.folder.name == "regularization" and "4 of its 4" in regularization.reason
 
 
+def test_a_class_is_told_by_its_submissions_together_not_by_the_first_one(two_builtins, tmp_path):
+    for folder in ("a", "c"):
+        (tmp_path / folder).mkdir()
+    renamed = student(tmp_path / "a", "def scale_and_shift_renamed(x, k):\n    return x, {}\n")
+    unreadable = tmp_path / "b.ipynb"
+    unreadable.write_text("{ not json")
+    mine = student(tmp_path / "c", "def scale_and_shift(x, k):\n    return x, {}\n")
+    choice = catalog.find_assignment(None, lambda: defined_functions([str(renamed), str(unreadable), str(mine)]))
+    assert choice.folder.name == "scaling"
+
+
 def test_detection_needs_the_signature_and_refuses_a_tie(two_builtins, tmp_path):
     wrong_arity = student(tmp_path, "def scale_and_shift(x):\n    return x\n")
-    with pytest.raises(SpecError, match="defines no function of any built-in assignment"):
+    with pytest.raises(SpecError, match=r"no submission defines a graded function .* \(it defines scale_and_shift\)"):
         catalog.find_assignment(None, lambda: defined_functions([str(wrong_arity)]))
     shutil.copytree(two_builtins / "scaling", two_builtins / "scaling_copy")
     tie = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")

@@ -93,8 +93,10 @@ def detect(definitions: Definitions) -> Choice:
     winners = [folder for folder in folders if rank[folder] == best_rank]
     best = best_rank[1]
     if best == 0:
-        raise SpecError(f"the submission defines no function of any built-in assignment ({', '.join(names)}): "
-                        "give --assignment NAME")
+        listed = ", ".join(sorted(defined)[:8]) + (", ..." if len(defined) > 8 else "")
+        found = f" (it defines {listed})" if defined else ""
+        raise SpecError(f"no submission defines a graded function of a built-in assignment ({', '.join(names)})"
+                        f"{found}: give --assignment NAME")
     if len(winners) > 1:
         raise SpecError(f"the submission fits {' and '.join(folder.name for folder in winners)} equally "
                         f"({', '.join(fits[winners[0]])}): give --assignment NAME")
