@@ -32,6 +32,8 @@ from grader.scoring import min_score_test
 MAX_TIMEOUT_SECONDS = 600.0
 """The longest --timeout: a graded function needs well under a second; a loop that never ends costs this much."""
 MERGE_COMMAND = "merge"
+INSTRUCTOR_COMMANDS = ("check-spec", "init")
+"""For writing assignments (grader.instructor_cli, imported only then)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grade",
         description="Grade notebook submissions and explain each mistake.",
-        epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help). "
+        epilog="`grade merge DIR... --out DIR` combines the --out folders of --shard runs (see grade merge --help); "
+               "`grade init NAME` starts a new assignment and `grade check-spec DIR` measures one (see their --help). "
                "Exit status: 0 graded (at or above --min-score), 1 below --min-score, 2 usage or spec error, "
                "3 the grader failed, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 141 output closed).",
     )
@@ -67,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grade only the K-th of N equal, fixed parts of the inputs (combine with `grade merge`)")
     parser.add_argument("--clean", action="store_true",
                         help="with --out: remove the result files there of submissions not in this run's input")
-    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    parser.add_argument("--quiet", action="store_true",
+                        help="nothing on standard error but errors: no progress, no note of the assignment detected")
     parser.add_argument("--timeout", type=float, default=Limits().wall_seconds, metavar="S",
                         help=f"seconds each graded function may run (default {Limits().wall_seconds:g}, "
                              f"at most {MAX_TIMEOUT_SECONDS:g})")
+    parser.add_argument("--strict-rng", action="store_true", default=None,
+                        help="judge functions that draw at random (dropout masks) seed-exact, as the course's own "
+                             "tests do, instead of on the student's own draws")
     parser.add_argument("--min-score", metavar="X",
                         help="exit 1 when a submission scores below X points (or X%% of the maximum, e.g. 80%%)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -110,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words[:1] == [MERGE_COMMAND]:
         arguments = build_merge_parser().parse_args(words[1:])
         run = _run_merge
+    elif words[:1] in ([INSTRUCTOR_COMMANDS[0]], [INSTRUCTOR_COMMANDS[1]]):
+        arguments = argparse.Namespace(command=words[0], words=words[1:])
+        run = _run_instructor
     else:
         arguments = build_parser().parse_args(words)
         run = _run
@@ -170,8 +180,8 @@ def _run(arguments: argparse.Namespace) -> int:
     below = min_score_test(arguments.min_score)  # a bad value is a usage error before any grading
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
     limits = Limits(wall_seconds=arguments.timeout)
-    with Grader(arguments.assignment, limits, lambda: defined_functions(paths)) as grader:
-        if grader.choice.reason:
+    with Grader(arguments.assignment, limits, lambda: defined_functions(paths), arguments.strict_rng) as grader:
+        if grader.choice.reason and not arguments.quiet:
             print(f"grade: grading as {grader.assignment.name}: {grader.choice.reason}", file=sys.stderr)
         below = min_score_test(arguments.min_score, sum(exercise.points for exercise in grader.assignment.exercises))
         result = grader.grade(paths[0])
@@ -187,8 +197,17 @@ def _run_batch(arguments: argparse.Namespace, paths: list[str], formats: list[st
     shard = parse_shard(arguments.shard)
     options = BatchOptions(tuple(paths), arguments.assignment, Limits(wall_seconds=arguments.timeout), tuple(formats),
                            arguments.out, arguments.jobs, arguments.resume, shard, arguments.min_score,
-                           progress=not arguments.quiet, clean=arguments.clean, feedback=arguments.feedback)
+                           progress=not arguments.quiet, clean=arguments.clean, feedback=arguments.feedback,
+                           strict_rng=arguments.strict_rng)
     return run_batch(options)
+
+
+def _run_instructor(arguments: argparse.Namespace) -> int:
+    from grader import instructor_cli
+
+    command = instructor_cli.check_spec if arguments.command == instructor_cli.CHECK_SPEC_COMMAND else \
+        instructor_cli.init
+    return command(arguments.words)
 
 
 def _run_merge(arguments: argparse.Namespace) -> int:

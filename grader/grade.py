@@ -41,6 +41,9 @@ from grader.sandbox import Submitted, Worker
 from grader.scoring import NO_GRADED_FUNCTION, exercise_score, exercise_status, not_run, submission_grade
 
 SUBMISSION_FILENAME = "<submission>"
+REPLACEMENTS_MODULE = "_provided_replacements"
+"""The name the provided helpers are also served under, for the functions an exercise replaces (never imported by
+students: a name no course module has)."""
 _NAMES_SHOWN = 8  # of the functions a notebook defines, when it defines none of the assignment's
 _NAME_CHARS = 60
 
@@ -71,15 +74,18 @@ class Grader:
     """Grades submissions against one assignment, running student code in a warm sandbox worker."""
 
     def __init__(self, assignment: str | Path | None = None, limits: Limits = Limits(),
-                 definitions: Definitions | None = None) -> None:
+                 definitions: Definitions | None = None, strict_rng: bool | None = None) -> None:
         """Start the worker, then load the assignment: by name or folder, or the one whose functions a submission
-        defines (`definitions` gives them, name → number of parameters: see grader.extract.defined_functions)."""
+        defines (`definitions` gives them, name → fewest and most positional arguments: see
+        grader.extract.defined_functions)."""
         self.limits = limits
         self.worker = Worker.start(limits)  # before any reference code is loaded: see the module docstring
         self._runs = RunCache()
         try:
             self.choice: Choice = find_assignment(str(assignment) if assignment is not None else None, definitions)
             self.assignment = load_assignment(self.choice.folder)
+            # Judged on the reference's own random draws (seed-exact), or on each student's (see Draws).
+            self.strict_rng = self.assignment.strict_rng if strict_rng is None else strict_rng
             self._references = {exercise.function: _reference_probes(exercise)
                                 for exercise in self.assignment.exercises}
             # Each probe, then its baseline variant when it has one: the same calls for every submission.
@@ -87,6 +93,7 @@ class Grader:
                                            for arguments in (reference.probe.arguments, reference.baseline_arguments)
                                            if arguments is not None)
                            for function, references in self._references.items()}
+            self._bindings = {function: _bindings(references) for function, references in self._references.items()}
             # The worker probed its layers meanwhile: one that could not start fails here, once, saying why.
             self.worker.layers
         except BaseException:
@@ -158,14 +165,17 @@ class Grader:
                                 sandbox_user=self.worker.sandbox_user)
 
     def _job(self, exercise: Exercise, extraction: Extraction) -> Job:
+        served = dict.fromkeys(serving(self.assignment, extraction).modules, self.assignment.helper_source)
+        if exercise.replaces:
+            served[REPLACEMENTS_MODULE] = self.assignment.helper_source
         return Job(
             source=extraction.source,
             filename=SUBMISSION_FILENAME,
             function=exercise.function,
             calls=self._calls[exercise.function],
-            served_modules=dict.fromkeys(serving(self.assignment, extraction).modules,
-                                         self.assignment.helper_source),
+            served_modules=served,
             calls_key=f"{self.assignment.fingerprint}:{exercise.function}",
+            bindings=self._bindings[exercise.function],
         )
 
     def _grade_exercise(self, exercise: Exercise, extraction: Extraction,
@@ -177,12 +187,12 @@ class Grader:
             return not_run(exercise, "missing", "function not found", findings)
         run, derived = ran
         references = self._references[exercise.function]
-        trials = _trials(exercise, references, run)
+        trials = _trials(exercise, references, run, self.strict_rng)
         stopped = _stopped_reason(run, trials)
 
         def detections() -> dict[str, list[Detection]]:
             if "detections" not in derived:
-                derived["detections"] = run_detectors(exercise, trials)
+                derived["detections"] = run_detectors(exercise, trials, derived.setdefault("detector_failures", []))
             return derived["detections"]
 
         # Student outputs may hold NaN or infinities: comparing them is expected, warning about it is noise.
@@ -201,24 +211,36 @@ class Grader:
             status=exercise_status(checks, trials),
             checks=checks,
             findings=findings,
-            notes=_notes(extraction, trials) + serving(self.assignment, extraction).notes,
+            notes=_notes(exercise, extraction, trials, self.strict_rng) + serving(self.assignment, extraction).notes
+            + _failure_notes(derived.get("detector_failures", ())),
         )
 
 
 def _reference_probes(exercise: Exercise) -> tuple[_ReferenceProbe, ...]:
-    def answer(arguments: tuple[Any, ...]) -> dict:
+    def answer(probe: Probe, arguments: tuple[Any, ...]) -> dict:
         # A copy, so a reference that modifies its inputs cannot change the probes students receive.
-        return expected_outputs(exercise, exercise.reference(*copy.deepcopy(arguments)))
+        return expected_outputs(exercise, exercise.call_reference(probe, copy.deepcopy(arguments)))
 
     references = []
     for probe in exercise.probes:
         baseline = exercise.baseline_arguments(probe)
-        references.append(_ReferenceProbe(probe, answer(probe.arguments), baseline,
-                                          answer(baseline) if baseline is not None else None))
+        references.append(_ReferenceProbe(probe, answer(probe, probe.arguments), baseline,
+                                          answer(probe, baseline) if baseline is not None else None))
     return tuple(references)
 
 
-def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunOutcome) -> tuple[Trial, ...]:
+def _bindings(references: Sequence[_ReferenceProbe]) -> tuple[dict[str, str], ...]:
+    """The functions an exercise replaces, bound call by call (as in Grader._calls) to the helpers each probe chose."""
+    if not any(reference.probe.replacements for reference in references):
+        return ()
+    return tuple({name: f"{REPLACEMENTS_MODULE}.{helper.__name__}"
+                  for name, helper in reference.probe.replacements.items()}
+                 for reference in references
+                 for arguments in (reference.probe.arguments, reference.baseline_arguments) if arguments is not None)
+
+
+def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunOutcome,
+            strict_rng: bool) -> tuple[Trial, ...]:
     outcomes = iter(run.calls)
 
     def returned(outcome) -> Outputs | None:
@@ -229,11 +251,45 @@ def _trials(exercise: Exercise, references: Sequence[_ReferenceProbe], run: RunO
         outcome = next(outcomes, None)
         baseline = next(outcomes, None) if reference.baseline_arguments is not None else None
         probe = reference.probe
-        trials.append(Trial(probe, reference.expected, outcome, returned(outcome),
-                            reference.baseline_expected, returned(baseline),
+        got, baseline_got = returned(outcome), returned(baseline)
+        expected, baseline_expected = reference.expected, reference.baseline_expected
+        if exercise.student_draws is not None and not strict_rng:
+            expected = _given_draws(exercise, probe.arguments, expected, got)
+            substituted = reference.baseline_arguments
+            if substituted is not None and baseline_expected is not None:
+                baseline_expected = _given_draws(exercise, substituted, baseline_expected, baseline_got)
+        trials.append(Trial(probe, expected, outcome, got, baseline_expected, baseline_got,
                             exercise.call_label(probe, probe.arguments),
-                            exercise.call_label(probe, reference.baseline_arguments or probe.arguments)))
+                            exercise.call_label(probe, reference.baseline_arguments or probe.arguments),
+                            reference.baseline_arguments))
     return tuple(trials)
+
+
+def _given_draws(exercise: Exercise, arguments: tuple[Any, ...], seeded: dict, got: Outputs | None) -> dict:
+    """The reference's outputs for a call given the student's own draws, when they can be used (else `seeded`)."""
+    draws = exercise.student_draws
+    assert draws is not None
+    if got is None or got.problem:
+        return seeded
+    # One draw per row, say: the student's code broadcast it, and so does the reference. A draw missing or
+    # of another shape (the draws check says so) is replaced by the reference's own, so that the student's
+    # other draws are still theirs: a right one is not blamed for it.
+    own = {name: _broadcast(got.values.get(name), seeded[name].shape) for name in draws.outputs}
+    if all(draw is None for draw in own.values()):
+        return seeded
+    values = [seeded[name] if draw is None else draw for name, draw in own.items()]
+    try:
+        with np.errstate(all="ignore"):
+            return expected_outputs(exercise, draws.reference(*copy.deepcopy(arguments), *values))
+    except Exception:  # noqa: BLE001 - draws the reference cannot use are the draws check's to report
+        return seeded
+
+
+def _broadcast(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    try:
+        return None if value is None else np.broadcast_to(value, shape)
+    except ValueError:
+        return None
 
 
 def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
@@ -248,13 +304,24 @@ def _stopped_reason(run: RunOutcome, trials: Sequence[Trial]) -> str | None:
     return "the function never returned a value of the expected kind"
 
 
-def _notes(extraction: Extraction, trials: Sequence[Trial]) -> tuple[str, ...]:
+def _failure_notes(failures: Sequence[str]) -> tuple[str, ...]:
+    if not failures:
+        return ()
+    return (f"A mistake detector failed on these outputs ({'; '.join(failures)}), so the findings may name "
+            "fewer mistakes than there are; the points do not depend on it. This is a bug in the grader: "
+            "please report it with this notebook.",)
+
+
+def _notes(exercise: Exercise, extraction: Extraction, trials: Sequence[Trial], strict_rng: bool) -> tuple[str, ...]:
     notes = []
     if extraction.definition_count > 1 and extraction.definition is not None:
         where = extraction.definition
         cell = f"code cell {where.code_cell}" if where.code_cell is not None else f"line {where.line}"
         notes.append(f"{extraction.function} is defined {extraction.definition_count} times; the last definition "
                      f"({cell}) was graded.")
+    if exercise.student_draws is not None and strict_rng:
+        notes.append("Compared seed-exact with the course's own outputs (the same seed, the same random calls in the "
+                     "same order), as --strict-rng asks: a valid but different way of drawing them is marked wrong.")
     returned_notes = {trial.got.note for trial in trials if trial.got is not None and trial.got.note}
     notes.extend(sorted(returned_notes))
     return tuple(notes)

@@ -195,6 +195,9 @@ class Job:
     calls: tuple[tuple[Any, ...], ...]  # positional arguments for each call, in order
     served_modules: Mapping[str, str]  # module name -> source, importable by `source`
     calls_key: str | None = None  # names `calls`: a worker receives them once and reuses them for this key
+    bindings: tuple[Mapping[str, str], ...] = ()
+    """Per call (none, or one per call): names of `source`'s globals to set, before the call, to an attribute of
+    a served module, `"module.attribute"` (functions the grader supplies instead of the submission's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,8 @@ class Trial:
     """What was run, as the student reads it (the probe and its hyper-parameters)."""
     baseline_label: str = ""
     """The same for the call with the baseline arguments."""
+    baseline_arguments: tuple[Any, ...] | None = None
+    """The arguments of the baseline call (the probe's with the baseline substitutions), when there is one."""
 
     @property
     def returned(self) -> bool:
@@ -328,12 +333,24 @@ class Detection:
     finding points at the line building the term, or for "baseline" at the line computing the output."""
     absent: bool = False
     """The mistake is a term left out: point at the line where the output is put together."""
+    calls: tuple[str, ...] = ()
+    """Point at the statements calling one of these (e.g. `randn`, as `np.random.randn(...)`) that the outputs are
+    computed from."""
+    given_upstream: bool = False
+    """Its outputs were judged from the student's own upstream outputs (dA1 from their dZ2): a mistake upstream
+    does not explain them, so the finding stands even when an upstream output is wrong too."""
     aspects: tuple[str, ...] = ()
     """Independent components of that part it explains (e.g. one layer's share of a sum); () means all."""
     right_values: tuple[str, ...] = ()
     """With `variable`: the values it may rightly be assigned (in spec parameter names, e.g. `Y.shape[1]`).
     When the numbers fit this mistake and another equally, code that reads `variable` assigned otherwise
     shows this one, and code assigning it one of these shows it is not this one."""
+
+    points_at: tuple[str, ...] = ()
+    """Variables of the student's code whose assignments hold the mistake: the finding quotes every statement
+    assigning (or assigning into) any of them, when the function has some."""
+    line: int | None = None
+    """A line of the extracted module to point at (e.g. where the call raised), when no `points_at` applies."""
 
     def claims(self) -> frozenset[tuple[str, str, str]]:
         """What it explains, as (output, part, aspect) triples; aspect "" stands for every aspect."""

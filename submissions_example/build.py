@@ -11,13 +11,32 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from dropout_cells import (
+    DROPOUT_BACKWARD_INTRO,
+    DROPOUT_BACKWARD_TEST,
+    DROPOUT_INTRO,
+    FORWARD_TEST,
+    dropout_backward_cell,
+    forward_cell,
+)
+from l2_cells import (
+    BACKWARD_INTRO,
+    BACKWARD_TEST,
+    COST_HEADER,
+    COST_INTRO,
+    COST_TEST,
+    backward_body,
+    backward_cell,
+    cost_cell,
+)
+
 HERE = Path(__file__).resolve().parent
 
 TITLE = """\
 # Regularization
 
 A three-layer network fits this small 2-D dataset too closely. In this notebook you add an
-L2 penalty to its cost and to its gradients, and compare the decision boundaries."""
+L2 penalty to its cost and to its gradients, then try dropout, and compare the decision boundaries."""
 
 IMPORTS = """\
 import numpy as np
@@ -37,25 +56,33 @@ DATA_WITH_GLOBAL_M = DATA + """
 m = train_X.shape[1]"""
 
 MODEL = '''\
-def model(X, Y, learning_rate=0.3, num_iterations=30000, print_cost=True, lambd=0):
+def model(X, Y, learning_rate=0.3, num_iterations=30000, print_cost=True, lambd=0, keep_prob=1):
     """
     Train LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID with plain gradient descent.
 
     X -- inputs, one example per column
     Y -- labels (0 or 1), shape (1, number of examples)
     lambd -- L2 strength; 0 trains without regularization
+    keep_prob -- probability of keeping a hidden unit; 1 trains without dropout
 
     Returns the trained parameters.
     """
     parameters = initialize_parameters([X.shape[0], 20, 3, 1])
     costs = []
     for i in range(num_iterations):
-        a3, cache = forward_propagation(X, parameters)
+        if keep_prob < 1:
+            a3, cache = forward_propagation_with_dropout(X, parameters, keep_prob)
+        else:
+            a3, cache = forward_propagation(X, parameters)
         if lambd == 0:
             cost = compute_cost(a3, Y)
-            grads = backward_propagation(X, Y, cache)
         else:
             cost = compute_cost_with_regularization(a3, Y, parameters, lambd)
+        if keep_prob < 1:
+            grads = backward_propagation_with_dropout(X, Y, cache, keep_prob)
+        elif lambd == 0:
+            grads = backward_propagation(X, Y, cache)
+        else:
             grads = backward_propagation_with_regularization(X, Y, cache, lambd)
         parameters = update_parameters(parameters, grads, learning_rate)
         if i % 1000 == 0:
@@ -81,133 +108,8 @@ print("test set:")
 predictions_test = predict(test_X, test_Y, parameters)"""
 
 
-COST_INTRO = r"""## 1 - L2 regularization
-
-The regularized cost is the cross-entropy plus a penalty on the size of every weight:
-
-$$J = \text{cross-entropy} + \frac{\lambda}{2m} \sum_{l=1}^{3} \lVert W^{[l]} \rVert_F^2$$
-
-where $\lVert W \rVert_F^2$ is the sum of the squares of the entries of $W$. The biases are
-not penalised.
-
-**Exercise**: implement `compute_cost_with_regularization`."""
-
-COST_HEADER = '''\
-# GRADED FUNCTION: compute_cost_with_regularization
-
-def compute_cost_with_regularization(A3, Y, parameters, lambd):
-    """
-    Cross-entropy cost plus the L2 penalty on W1, W2 and W3.
-
-    A3 -- sigmoid outputs of the network, shape (1, number of examples)
-    Y -- labels (0 or 1), shape (1, number of examples)
-    parameters -- dictionary with W1, b1, W2, b2, W3, b3
-    lambd -- strength of the penalty
-
-    Returns the regularized cost (a number).
-    """
-    m = Y.shape[1]
-    W1 = parameters["W1"]
-    W2 = parameters["W2"]
-    W3 = parameters["W3"]
-
-    cross_entropy_cost = compute_cost(A3, Y)  # the unregularized part
-
-'''
-
-COST_FOOTER = '''
-    cost = cross_entropy_cost + L2_regularization_cost
-    return cost'''
-
-L2_COST_CORRECT = """\
-    # your code here
-    L2_regularization_cost = lambd / (2 * m) * (np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(W3)))
-"""
-
-COST_TEST = """\
-A3, Y_assess, parameters = compute_cost_with_regularization_test_case()
-print("cost = " + str(compute_cost_with_regularization(A3, Y_assess, parameters, lambd=0.1)))"""
-
-BACKWARD_INTRO = r"""The penalty changes the cost, so it changes the gradients too. Only the weight gradients
-get an extra term, the derivative of the penalty with respect to $W^{[l]}$:
-$\frac{\lambda}{m} W^{[l]}$.
-
-**Exercise**: implement `backward_propagation_with_regularization`."""
-
-BACKWARD_HEADER = '''\
-# GRADED FUNCTION: backward_propagation_with_regularization
-
-def backward_propagation_with_regularization(X, Y, cache, lambd):
-    """
-    Gradients of the regularized cost for the three-layer network.
-
-    X -- inputs, shape (input size, number of examples)
-    Y -- labels (0 or 1), shape (1, number of examples)
-    cache -- the tuple returned by forward_propagation
-    lambd -- strength of the penalty
-
-    Returns a dictionary with the gradient of every Z, A, W and b used below.
-    """
-'''
-
-BACKWARD_TEST = """\
-X_assess, Y_assess, cache = backward_propagation_with_regularization_test_case()
-
-grads = backward_propagation_with_regularization(X_assess, Y_assess, cache, lambd=0.7)
-for name in ("dW1", "dW2", "dW3"):
-    print(name, "=")
-    print(grads[name])"""
-
-CORRECT_DW = {
-    "dW3": "1./m * np.dot(dZ3, A2.T) + lambd / m * W3",
-    "dW2": "1./m * np.dot(dZ2, A1.T) + lambd / m * W2",
-    "dW1": "1./m * np.dot(dZ1, X.T) + lambd / m * W1",
-}
-
-RETURN_GRADIENTS = """\
-    gradients = {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2,
-                 "dZ2": dZ2, "dW2": dW2, "db2": db2, "dA1": dA1,
-                 "dZ1": dZ1, "dW1": dW1, "db1": db1}
-"""
-
-
-def backward_body(dw: dict[str, str] | None = None, m_line: str = "    m = X.shape[1]\n",
-                  before_return: str = "") -> str:
-    """Return a template-style backward body with the given right-hand sides for dW1..dW3."""
-    dw = {**CORRECT_DW, **(dw or {})}
-    return f"""\
-{m_line}    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
-
-    dZ3 = A3 - Y
-    dW3 = {dw["dW3"]}
-    db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True)
-
-    dA2 = np.dot(W3.T, dZ3)
-    dZ2 = np.multiply(dA2, (A2 > 0).astype(float))
-    dW2 = {dw["dW2"]}
-    db2 = 1./m * np.sum(dZ2, axis=1, keepdims=True)
-
-    dA1 = np.dot(W2.T, dZ2)
-    dZ1 = np.multiply(dA1, (A1 > 0).astype(float))
-    dW1 = {dw["dW1"]}
-    db1 = 1./m * np.sum(dZ1, axis=1, keepdims=True)
-
-{RETURN_GRADIENTS}{before_return}
-    return gradients"""
-
-
-def cost_cell(l2_lines: str = L2_COST_CORRECT) -> str:
-    """Return the graded cost cell with ``l2_lines`` computing L2_regularization_cost."""
-    return COST_HEADER + l2_lines + COST_FOOTER
-
-
-def backward_cell(body: str | None = None) -> str:
-    """Return the graded backward cell with ``body`` (the correct template body by default)."""
-    return BACKWARD_HEADER + "\n" + (body if body is not None else backward_body())
-
-
-def notebook(cost_cells: list[str], backward_cells: list[str],
-             data: str = DATA) -> nbformat.NotebookNode:
+def notebook(cost_cells: list[str], backward_cells: list[str], data: str = DATA,
+             forward: str | None = None, dropout_backward: str | None = None) -> nbformat.NotebookNode:
     """Assemble a student's notebook; several graded cells mean several drafts in order."""
     cells = [
         new_markdown_cell(TITLE),
@@ -230,6 +132,14 @@ def notebook(cost_cells: list[str], backward_cells: list[str],
         new_code_cell(BACKWARD_TEST),
         new_markdown_cell("Train again, this time with $\\lambda = 0.7$."),
         new_code_cell(training("model(train_X, train_Y, lambd=0.7)")),
+        new_markdown_cell(DROPOUT_INTRO),
+        new_code_cell(forward if forward is not None else forward_cell()),
+        new_code_cell(FORWARD_TEST),
+        new_markdown_cell(DROPOUT_BACKWARD_INTRO),
+        new_code_cell(dropout_backward if dropout_backward is not None else dropout_backward_cell()),
+        new_code_cell(DROPOUT_BACKWARD_TEST),
+        new_markdown_cell("Train with dropout, keep_prob = 0.86."),
+        new_code_cell(training("model(train_X, train_Y, keep_prob=0.86, learning_rate=0.3)")),
     ]
     # Fixed ids keep rebuilt notebooks byte-identical.
     for index, cell in enumerate(cells):
@@ -304,7 +214,9 @@ NOTEBOOKS = {
                                "dW3": "1./m * np.dot(dZ3, A2.T) + None",
                                "dW2": "1./m * np.dot(dZ2, A1.T) + None",
                                "dW1": "1./m * np.dot(dZ1, X.T) + None",
-                           }))]),
+                           }))],
+                           forward=forward_cell({"D1": "None", "D2": "None"}, keep="None", scale="None"),
+                           dropout_backward=dropout_backward_cell(scale="None")),
     "syntax_error": notebook([cost_cell(UNBALANCED_L2)], [backward_cell()]),
     "infinite_loop": notebook([cost_cell()],
                               [backward_cell(backward_body(before_return=ENDLESS_CHECK))]),
@@ -312,6 +224,15 @@ NOTEBOOKS = {
                             data=DATA_WITH_GLOBAL_M),
     "mutates_inputs": notebook([cost_cell(MUTATING_L2)], [backward_cell()]),
     "correct_equivalent": notebook([EQUIVALENT_COST], [DRAFT_BACKWARD, EQUIVALENT_BACKWARD]),
+    # Masks drawn from the normal distribution (they keep about 76% of the units for keep_prob = 0.7), and
+    # the backward pass forgets to divide dA1 by keep_prob.
+    "dropout_mistakes": notebook([cost_cell()], [backward_cell()], forward=forward_cell({
+        "D1": "np.random.randn(A1.shape[0], A1.shape[1])", "D2": "np.random.randn(A2.shape[0], A2.shape[1])"}),
+        dropout_backward=dropout_backward_cell(unscaled=(1,))),
+    # Correct, but the masks come from np.random.random, one call per layer, without the seed: the course's
+    # seed-exact test fails it; graded on its own masks, it gets full marks.
+    "dropout_other_draws": notebook([cost_cell()], [backward_cell()], forward=forward_cell(
+        {"D1": "np.random.random(A1.shape)", "D2": "np.random.random(A2.shape)"}).replace("    np.random.seed(1)\n", "")),
 }
 
 

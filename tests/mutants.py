@@ -7,39 +7,18 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import dropout_mutants  # noqa: E402
 from conftest import BACKWARD, write_notebook  # noqa: E402
+from mutant_records import Expected, Mutant  # noqa: E402
 
 IMPORTS = "import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\nfrom testCases import *\n%matplotlib inline"
 TRAINING = "parameters = model(train_X, train_Y, lambd=0.7)  # never run by the grader"
-
-
-@dataclass(frozen=True)
-class Expected:
-    """A finding the grader must report: its id, the outputs it names, and a fragment of the line it quotes."""
-
-    id: str
-    outputs: tuple[str, ...]
-    line: str
-    exercise: str = ""
-    """The graded function it belongs to, for ids shared by every function (e.g. `not-implemented`)."""
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    cost: dict = field(default_factory=dict)
-    backward: dict = field(default_factory=dict)
-    expected: tuple[Expected, ...] = ()
-    renamed: bool = False
-    """Written with other variable names (grads, ce, penalty, l2_term) and a renamed λ parameter."""
-    notebook_code: str = ""
-    """A top-level cell before the graded functions (e.g. a constant they read)."""
 
 
 RENAMES = {"gradients": "grads", "cross_entropy_cost": "ce", "L2_regularization_cost": "penalty", "reg": "l2_term",
@@ -52,8 +31,7 @@ def rename(text: str) -> str:
 
 def renamed(mutant: Mutant) -> Mutant:
     expected = tuple(Expected(e.id, e.outputs, rename(e.line), e.exercise) for e in mutant.expected)
-    return Mutant(mutant.name + "-renamed", mutant.cost, mutant.backward, expected, renamed=True,
-                  notebook_code=mutant.notebook_code)
+    return replace(mutant, name=mutant.name + "-renamed", expected=expected, renamed=True)
 
 
 # ---- the correct code, as slots a mutant can replace ------------------------------------
@@ -115,7 +93,8 @@ def write(mutant: Mutant, folder: Path) -> Path:
     if mutant.renamed:
         cost_code, backward_code = rename(cost_code), rename(backward_code)
     cells = [("markdown", "# Regularization"), IMPORTS, *([mutant.notebook_code] if mutant.notebook_code else []),
-             cost_code, "A3, Y_t, p_t = compute_cost_with_regularization_test_case()", backward_code, TRAINING]
+             cost_code, "A3, Y_t, p_t = compute_cost_with_regularization_test_case()", backward_code, TRAINING,
+             dropout_mutants.forward_source(mutant.forward), dropout_mutants.backward_source(mutant.dropout_backward)]
     return write_notebook(folder / f"{mutant.name}.ipynb", *cells)
 
 
@@ -253,7 +232,7 @@ def all_mutants() -> list[Mutant]:
                          grad("l2-bias-regularized", ("db3",), "lambd / m * b3"))),
     ]
     mutants += _cause_mutants()
-    return mutants + [renamed(mutant) for mutant in mutants]
+    return mutants + [renamed(mutant) for mutant in mutants] + dropout_mutants.dropout_mutants()
 
 
 GRADIENTS = ("dW3", "db3", "dW2", "db2", "dW1", "db1")
@@ -391,7 +370,7 @@ def equivalent_forms() -> list[Mutant]:
                cost={"signature": "def compute_cost_with_regularization(a3, y, params, lambd):",
                      "m": "m = y.shape[1]\nA3, Y, parameters = a3, y, params"}),
     ]
-    return forms
+    return forms + dropout_mutants.dropout_equivalents()
 
 
 def diagnosis_matches(result, mutant: Mutant) -> tuple[bool, str]:

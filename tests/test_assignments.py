@@ -132,12 +132,23 @@ def test_detection_picks_the_assignment_whose_functions_the_notebook_defines_and
     choice = catalog.find_assignment(None, lambda: defined_functions([str(mine)]))
     assert choice.folder.name == "scaling" and "scale_and_shift" in choice.reason and "1 of its 1" in choice.reason
     regularization = catalog.find_assignment(None, lambda: defined_functions([str(EXAMPLES / "correct.ipynb")]))
-    assert regularization.folder.name == "regularization" and "2 of its 2" in regularization.reason
+    assert regularization.folder.name == "regularization" and "4 of its 4" in regularization.reason
+
+
+def test_a_class_is_told_by_its_submissions_together_not_by_the_first_one(two_builtins, tmp_path):
+    for folder in ("a", "c"):
+        (tmp_path / folder).mkdir()
+    renamed = student(tmp_path / "a", "def scale_and_shift_renamed(x, k):\n    return x, {}\n")
+    unreadable = tmp_path / "b.ipynb"
+    unreadable.write_text("{ not json")
+    mine = student(tmp_path / "c", "def scale_and_shift(x, k):\n    return x, {}\n")
+    choice = catalog.find_assignment(None, lambda: defined_functions([str(renamed), str(unreadable), str(mine)]))
+    assert choice.folder.name == "scaling"
 
 
 def test_detection_needs_the_signature_and_refuses_a_tie(two_builtins, tmp_path):
     wrong_arity = student(tmp_path, "def scale_and_shift(x):\n    return x\n")
-    with pytest.raises(SpecError, match="defines no function of any built-in assignment"):
+    with pytest.raises(SpecError, match=r"no submission defines a graded function .* \(it defines scale_and_shift\)"):
         catalog.find_assignment(None, lambda: defined_functions([str(wrong_arity)]))
     shutil.copytree(two_builtins / "scaling", two_builtins / "scaling_copy")
     tie = student(tmp_path, "def scale_and_shift(x, k):\n    return x, {}\n")
@@ -196,3 +207,180 @@ def test_with_one_built_in_assignment_the_notebook_is_not_read_to_choose():
     else:
         with pytest.raises(AssertionError, match="although"):
             catalog.find_assignment(None, read)
+
+
+REPLACING_SPEC = """\
+name: applying
+title: "Apply a function the course gives"
+helpers: {source: provided.py, serves: [applying_utils]}
+exercises:
+  - function: apply_twice
+    parameters: [x]
+    points: 1
+    reference: solution.py:apply_twice
+    probes: probes.py:probes
+    returns: number
+    keys: [y]
+    replaces: [step]
+    checks:
+      - {check: values, title: "y", points: 1}
+"""
+
+
+def make_replacing_assignment(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "assignment.yaml").write_text(REPLACING_SPEC)
+    (folder / "provided.py").write_text("def step(x):\n    return x + 1.0\n\ndef double(x):\n    return 2.0 * x\n")
+    (folder / "solution.py").write_text("from .provided import step as given_step\n\n\n"
+                                        "def apply_twice(x, step=given_step):\n    return step(step(x))\n")
+    (folder / "probes.py").write_text(
+        "from .provided import double\n\n\ndef probes():\n"
+        "    return [{'name': 'step', 'arguments': (1.0,)},\n"
+        "            {'name': 'double', 'arguments': (1.0,), 'replacements': {'step': double}},\n"
+        "            {'name': 'double by name', 'arguments': (3.0,), 'replacements': {'step': 'double'}}]\n")
+    return folder
+
+
+def test_replaced_functions_are_the_provided_helpers_each_probe_chose_for_student_and_reference(tmp_path):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    exercise = load_assignment(folder).exercises[0]
+    assert [exercise.call_reference(probe, probe.arguments) for probe in exercise.probes] == [3.0, 4.0, 12.0]
+    # The student's own `step` (wrong on purpose) never runs: the grader binds the helper each probe chose.
+    own = write_notebook(tmp_path / "own.ipynb",
+                         "def step(x):\n    return x - 100\n\ndef apply_twice(x):\n    return step(step(x))\n")
+    inline = write_notebook(tmp_path / "inline.ipynb", "def apply_twice(x):\n    return x + 2.0\n")  # step adds 1
+    with Grader(folder, Limits(wall_seconds=3)) as grader:
+        assert grader.grade(own).score == 1
+        result = grader.grade(inline)
+    assert "differs on 2 of 3 probes" in result.exercises[0].checks[0].message
+
+
+@pytest.mark.parametrize("replacement, message", [
+    ("'replacements': {'step': len}", "must be replaced by a function of the provided helpers"),
+    ("'replacements': {'other': 'double'}", "replaces other, which the exercise does not list"),
+])
+def test_a_replacement_that_is_not_a_provided_helper_is_refused_at_load(tmp_path, replacement, message):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    probes = (folder / "probes.py").read_text().replace("'replacements': {'step': double}", replacement)
+    (folder / "probes.py").write_text(probes)
+    with pytest.raises(SpecError, match=message):
+        load_assignment(folder)
+
+
+VARIANTS = """\
+import numpy as np
+
+from grader.authoring import variant
+
+
+@variant("scale.no-shift", points_at=("y",))
+def forgets_the_shift(x, k):
+    y = k * x
+    return y, {"mean": float(np.mean(y)), "total": float(np.sum(y))}
+
+
+@variant("scale.scalar-only")
+def converts_to_a_number(x, k):
+    y = float(x) * k + 1.0  # raises for arrays of several numbers
+    return y, {"mean": y, "total": y}
+"""
+VARIANT_PROSE = """\
+  scale.no-shift:
+    title: "The shift is missing"
+    explanation: "y is k·x + 1, not k·x."
+    fix: "Add 1.0."
+  scale.scalar-only:
+    title: "float() of an array"
+    explanation: "float() takes one number; x holds several."
+    fix: "Multiply the array itself: k * x."
+"""
+
+
+@pytest.fixture
+def with_variants(tmp_path) -> Path:
+    spec = SPEC.replace("detectors: [mistakes.py]", "variants: [variants.py]").replace(
+        "    checks:", "    mistakes: [scale.no-shift, scale.scalar-only]\n    checks:") + VARIANT_PROSE
+    folder = make_assignment(tmp_path / "scaling", spec)
+    (folder / "variants.py").write_text(VARIANTS)
+    return folder
+
+
+def test_a_variant_detects_its_mistake_and_quotes_the_lines_building_the_variable_it_points_at(with_variants,
+                                                                                                 tmp_path):
+    exercise = load_assignment(with_variants).exercises[0]
+    assert [variant.__name__ for variant in exercise.variants["scale.no-shift"]] == ["forgets_the_shift"]
+    shiftless = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            y = x.copy()
+            y *= k
+            return y, {"mean": np.mean(y), "total": np.sum(y)}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        (finding,) = grader.grade(shiftless).exercises[0].findings
+    assert finding.id == "scale.no-shift" and finding.outputs == ("scaled", "stats.mean", "stats.total")
+    assert [finding.location.code, *(line.code for line in finding.locations)] == ["y = x.copy()", "y *= k"]
+    assert "exactly what this mistake gives" in finding.evidence
+
+
+def test_a_variant_that_raises_explains_a_student_raising_the_same_error_at_the_students_line(with_variants,
+                                                                                               tmp_path):
+    scalar = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            value = k * float(x) + 1.0
+            return value, {"mean": value, "total": value}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        result = grader.grade(scalar)
+    (finding,) = result.exercises[0].findings
+    assert finding.id == "scale.scalar-only" and finding.title == "float() of an array"
+    assert finding.location.code == "value = k * float(x) + 1.0" and "TypeError" in finding.evidence
+    assert result.exercises[0].status == "error"  # explained, still not credited
+
+
+def test_a_student_whose_numbers_differ_from_every_variant_gets_no_catalogue_finding(with_variants, tmp_path):
+    other = student(tmp_path, """\
+        def scale_and_shift(x, k):
+            y = k * x - 1.0
+            return y, {"mean": np.mean(y), "total": np.sum(y)}
+        """)
+    with Grader(with_variants, Limits(wall_seconds=3)) as grader:
+        findings = grader.grade(other).exercises[0].findings
+    assert findings and all(finding.id is None for finding in findings)
+
+
+def test_a_variant_of_an_id_no_exercise_lists_is_refused_at_load(with_variants):
+    (with_variants / "variants.py").write_text(VARIANTS.replace('"scale.scalar-only"', '"scale.unlisted"'))
+    with pytest.raises(SpecError, match="variant converts_to_a_number .*no exercise lists 'scale.unlisted'"):
+        load_assignment(with_variants)
+
+
+def test_a_variant_returning_the_right_value_in_another_form_explains_a_student_who_does_the_same(tmp_path):
+    folder = make_replacing_assignment(tmp_path / "applying")
+    spec = (folder / "assignment.yaml").read_text()
+    spec = spec.replace("    replaces: [step]", "    replaces: [step]\n    mistakes: [apply.as-array]")
+    spec = spec.replace("exercises:", "variants: [variants.py]\nexercises:") + (
+        "mistakes:\n  apply.as-array:\n    title: \"A 1x1 array, not a number\"\n"
+        "    explanation: \"np.array([[y]]) is an array.\"\n    fix: \"Return the number itself.\"\n")
+    (folder / "assignment.yaml").write_text(spec)
+    (folder / "variants.py").write_text(
+        "import numpy as np\n\nfrom grader.authoring import variant\nfrom .provided import step as given\n\n\n"
+        "@variant('apply.as-array', points_at=('y',))\ndef as_array(x, step=given):\n"
+        "    return np.array([[step(step(x))]])\n")
+    boxed = write_notebook(tmp_path / "boxed.ipynb", "import numpy as np",
+                           "def apply_twice(x):\n    y = np.array([[step(step(x))]])\n    return y\n")
+    plain = write_notebook(tmp_path / "plain.ipynb", "def apply_twice(x):\n    return step(step(x))\n")
+    with Grader(folder, Limits(wall_seconds=3)) as grader:
+        (exercise,) = grader.grade(boxed).exercises
+        assert grader.grade(plain).exercises[0].findings == ()
+    (finding,) = exercise.findings
+    assert finding.id == "apply.as-array" and finding.location.code == "y = np.array([[step(step(x))]])"
+    assert "returns an array of shape (1, 1), as this mistake does" in finding.evidence
+    assert exercise.score == 1  # the value is right: explained, not taken off
+
+
+def test_a_function_with_extra_parameters_that_have_defaults_still_fits_its_assignment(two_builtins, tmp_path):
+    mine = student(tmp_path, "def scale_and_shift(x, k, verbose=False, *rest):\n    return x, {}\n")
+    assert defined_functions([str(mine)])["scale_and_shift"][0] == 2
+    assert catalog.find_assignment(None, lambda: defined_functions([str(mine)])).folder.name == "scaling"
+    short = student(tmp_path, "def scale_and_shift(x, k=1, j=2):\n    return x\n")  # takes 1 to 3: fits 2 too
+    assert catalog.find_assignment(None, lambda: defined_functions([str(short)])).folder.name == "scaling"

@@ -142,4 +142,5 @@ def test_the_last_of_a_thousand_definitions_is_graded_and_the_repetition_is_note
 def test_a_missing_exercise_does_not_stop_the_other(grader, tmp_path):
     result = grader.grade(written(tmp_path, "only_cost", v4(IMPORTS, CORRECT_COST)))
     statuses = {exercise.function: exercise.status for exercise in result.exercises}
-    assert statuses == {COST: "passed", BACKWARD: "missing"}
+    assert statuses == {COST: "passed", BACKWARD: "missing", "forward_propagation_with_dropout": "missing",
+                        "backward_propagation_with_dropout": "missing"}

@@ -67,7 +67,8 @@ def test_a_batch_writes_every_result_and_the_class_files(classroom, reference_ru
         assert f"{submission_id}.md" in files and f"{submission_id}.txt" not in files  # text was not asked for
     rows = files["grades.csv"].decode().splitlines()
     assert rows[0] == ("id,path,score,max_score,status,compute_cost_with_regularization,"
-                       "backward_propagation_with_regularization,findings")
+                       "backward_propagation_with_regularization,forward_propagation_with_dropout,"
+                       "backward_propagation_with_dropout,findings")
     assert [row.split(",")[0] for row in rows[1:]] == ids  # input order, whatever order they finished in
     assert {"summary.md", "summary.html", "junit.xml", "manifest.json"} <= set(files)
     page = files["summary.html"].decode()
@@ -84,7 +85,8 @@ def test_jobs_1_jobs_2_and_four_merged_shards_write_the_same_bytes(classroom, re
         done = grade(str(classroom), "--out", str(shards[-1]), "--shard", f"{number}/4", "--format", "junit")
         assert done.returncode == 0, done.stderr
     sizes = [len(json.loads((shard / "manifest.json").read_text())["submissions"]) for shard in shards]
-    assert sizes == [4, 4, 3, 3]
+    total = 2 * len(QUICK_EXAMPLES)  # two sections
+    assert sizes == [total // 4 + (number < total % 4) for number in range(4)]
     merged = tmp_path / "merged"
     done = merge(*map(str, reversed(shards)), "--out", str(merged))  # the order of the folders does not matter
     assert done.returncode == 0, done.stderr
@@ -127,7 +129,7 @@ def test_resume_regrades_only_what_changed(classroom, tmp_path):
     assert done.returncode == 0, done.stderr
     changed = {path.name for path in out.glob("*.json") if path.stat().st_mtime_ns != stamps[path.name]}
     assert changed == {"correct.json", "manifest.json"}
-    assert json.loads((out / "correct.json").read_text())["score"] < 10
+    assert json.loads((out / "correct.json").read_text())["score"] < 16
     # Another time limit can change results: nothing is reused.
     done = grade(str(folder), "--out", str(out), "--resume", "--quiet", timeout="4")
     results = [path for path in out.glob("*.json") if path.name != "manifest.json"]
@@ -187,7 +189,7 @@ def test_broken_and_hostile_submissions_never_stop_the_batch(tmp_path):
     contained = bool(layers & {"seccomp", "landlock-scope", "unprivileged-user"})
     assert done.returncode == (0 if contained else 3), done.stderr
     assert set(rows) == {"a_correct", "b_loop", "c_garbage", "d_killer", "e_sum"}
-    assert rows["a_correct"][2] == "10" and rows["e_sum"][2] == "9.42"
+    assert rows["a_correct"][2] == "16" and rows["e_sum"][2] == "15.42"
     assert rows["b_loop"][4] == "failed" and "timeout" in rows["b_loop"][-1]
     assert rows["c_garbage"][4] == "error"
     killer = json.loads((out / "d_killer.json").read_text())
@@ -241,7 +243,7 @@ def test_a_grading_process_that_dies_or_fails_costs_only_its_submission(tmp_path
     assert done["die"].failure.startswith("the grading process died (killed by signal 9")
     assert done["fail"].failure == "RuntimeError: a bug in the grader"
     for name in ("a", "b", "c", "d"):
-        assert done[name].failure is None and done[name].texts["check"] == "fine" and done[name].score == 10
+        assert done[name].failure is None and done[name].texts["check"] == "fine" and done[name].score == 16
     with pytest.raises(ChildProcessError):  # every grading process (and its sandbox worker) was reaped
         os.waitpid(-1, os.WNOHANG)
 
@@ -259,8 +261,8 @@ def test_min_score_sets_the_exit_status_of_a_batch_and_of_a_merge(classroom, ref
     assert grade(section, "--out", str(tmp_path / "b"), "--quiet", "--min-score", "80%").returncode == 1
     assert grade(section, "--quiet", "--min-score", "lots").returncode == 2
     assert merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "100%").returncode == 1
-    done = merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "10.01")
-    assert done.returncode == 2 and "above the maximum score (10)" in done.stderr
+    done = merge(str(reference_run), "--out", str(tmp_path / "m"), "--min-score", "16.01")
+    assert done.returncode == 2 and "above the maximum score (16)" in done.stderr
 
 
 def test_merge_refuses_an_incomplete_set_of_shards(classroom, reference_run, tmp_path):
@@ -268,7 +270,9 @@ def test_merge_refuses_an_incomplete_set_of_shards(classroom, reference_run, tmp
     for number, shard in enumerate(shards, start=1):
         assert grade(str(classroom), "--out", str(shard), "--shard", f"{number}/3", "--quiet").returncode == 0
     done = merge(*map(str, shards), "--out", str(tmp_path / "merged"))
-    assert done.returncode == 2 and "cover 10 of 14 submissions" in done.stderr
+    total = 2 * len(QUICK_EXAMPLES)
+    covered = sum(len(json.loads((shard / "manifest.json").read_text())["submissions"]) for shard in shards)
+    assert done.returncode == 2 and f"cover {covered} of {total} submissions" in done.stderr
     done = merge(str(tmp_path / "nothing"), "--out", str(tmp_path / "merged"))
     assert done.returncode == 2 and "manifest.json" in done.stderr
     # Sets that cover every submission, some twice: refused too.
@@ -288,7 +292,7 @@ def test_merge_refuses_an_incomplete_set_of_shards(classroom, reference_run, tmp
     (["--shard", "5/4"], "--shard must be K/N"),
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--resume"], "--resume needs --out"),
-    (["--min-score", "11"], "--min-score 11 is above the maximum score (10)"),
+    (["--min-score", "17"], "--min-score 17 is above the maximum score (16)"),
 ])
 def test_bad_batch_options_exit_2(arguments, message):
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), *arguments)

@@ -97,13 +97,13 @@ def test_cli_appends_a_job_summary_and_prints_junit_and_gradescope(tmp_path):
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
     done = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "gradescope", env=env)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["score"] == 9.42  # exactly what run_autograder puts in results.json
+    assert json.loads(done.stdout)["score"] == 15.42  # exactly what run_autograder puts in results.json
     assert "grad.l2-sum-of-weights" in summary.read_text()
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "junit",
                  "--quiet", env=env)
     assert done.returncode == 0, done.stderr
     root = ElementTree.fromstring(done.stdout)
-    assert (root.get("tests"), root.get("failures")) == ("4", "1")
+    assert (root.get("tests"), root.get("failures")) == ("8", "1")
     assert summary.read_text().count("class summary") == 1
 
 
@@ -112,5 +112,5 @@ def test_cli_writes_results_json_for_one_submission(tmp_path):
     done = grade(str(EXAMPLES / "correct.ipynb"), "--format", "gradescope", "--out", str(out),
                  env={key: value for key, value in os.environ.items() if key != "GITHUB_STEP_SUMMARY"})
     assert done.returncode == 0, done.stderr
-    assert json.loads((out / "results.json").read_text())["score"] == 10
+    assert json.loads((out / "results.json").read_text())["score"] == 16
     assert (out / "correct.gradescope.json").read_text() == (out / "results.json").read_text()

@@ -20,8 +20,8 @@ def grade(*arguments: str, cwd=None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=120)
 
 
-def grade_json(path) -> dict:
-    done = grade(str(path), "--format", "json")
+def grade_json(path, *arguments: str) -> dict:
+    done = grade(str(path), "--format", "json", *arguments)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -32,15 +32,22 @@ def exercise(result: dict, function: str) -> dict:
 
 
 # example → {function: (status, finding ids)}
+FORWARD, DROPOUT_BACKWARD = "forward_propagation_with_dropout", "backward_propagation_with_dropout"
+DROPOUT_RIGHT = {FORWARD: ("passed", []), DROPOUT_BACKWARD: ("passed", [])}
+L2_RIGHT = {COST: ("passed", []), BACKWARD: ("passed", [])}
 EXPECTED = {
-    "correct": {COST: ("passed", []), BACKWARD: ("passed", [])},
-    "correct_equivalent": {COST: ("passed", []), BACKWARD: ("passed", [])},
-    "np_sum_mistake": {COST: ("passed", []), BACKWARD: ("failed", ["grad.l2-sum-of-weights"])},
-    "incomplete": {COST: ("error", ["not-implemented"]), BACKWARD: ("error", ["not-implemented"])},
-    "syntax_error": {COST: ("error", ["syntax-error"]), BACKWARD: ("passed", [])},
-    "infinite_loop": {COST: ("passed", []), BACKWARD: ("error", ["timeout"])},
-    "uses_global": {COST: ("passed", []), BACKWARD: ("error", ["uses-notebook-global"])},
-    "mutates_inputs": {COST: ("failed", ["mutates-inputs"]), BACKWARD: ("passed", [])},
+    "correct": {**L2_RIGHT, **DROPOUT_RIGHT},
+    "correct_equivalent": {**L2_RIGHT, **DROPOUT_RIGHT},
+    "np_sum_mistake": {COST: ("passed", []), BACKWARD: ("failed", ["grad.l2-sum-of-weights"]), **DROPOUT_RIGHT},
+    "incomplete": {COST: ("error", ["not-implemented"]), BACKWARD: ("error", ["not-implemented"]),
+                   FORWARD: ("error", ["not-implemented"]), DROPOUT_BACKWARD: ("error", ["not-implemented"])},
+    "syntax_error": {COST: ("error", ["syntax-error"]), BACKWARD: ("passed", []), **DROPOUT_RIGHT},
+    "infinite_loop": {COST: ("passed", []), BACKWARD: ("error", ["timeout"]), **DROPOUT_RIGHT},
+    "uses_global": {COST: ("passed", []), BACKWARD: ("error", ["uses-notebook-global"]), **DROPOUT_RIGHT},
+    "mutates_inputs": {COST: ("failed", ["mutates-inputs"]), BACKWARD: ("passed", []), **DROPOUT_RIGHT},
+    "dropout_mistakes": {**L2_RIGHT, FORWARD: ("failed", ["dropout.mask-from-randn"]),
+                         DROPOUT_BACKWARD: ("failed", ["dropout-backward.not-scaled"])},
+    "dropout_other_draws": {**L2_RIGHT, **DROPOUT_RIGHT},
 }
 
 
@@ -125,8 +132,8 @@ def test_training_cells_never_run(tmp_path):
 
 def test_exit_codes_follow_min_score(tmp_path):
     assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "100%").returncode == 1
-    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "9").returncode == 0
-    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "10").returncode == 0
+    assert grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--min-score", "15").returncode == 0
+    assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "16").returncode == 0
     assert grade(str(EXAMPLES / "correct.ipynb"), "--min-score", "lots").returncode == 2
 
 
@@ -143,7 +150,7 @@ def test_usage_and_spec_errors_exit_2(tmp_path):
     (["--verbose"], "--verbose only goes with --version"),
     (["--timeout", "601"], "--timeout must be at most 600 seconds"),
     (["--timeout", "inf"], "--timeout must be at most 600 seconds"),
-    (["--min-score", "10.5"], "--min-score 10.5 is above the maximum score (10)"),
+    (["--min-score", "16.5"], "--min-score 16.5 is above the maximum score (16)"),
     (["--min-score", "-1"], "--min-score must be between 0 and the maximum"),
     (["--min-score", "101%"], "--min-score must be between 0 and 100%"),
     (["--assignment", "{tmp}"], "has no assignment.yaml, so it is not an assignment"),
@@ -159,17 +166,20 @@ def test_options_that_cannot_mean_anything_exit_2_and_say_why(tmp_path, argument
 def test_garbage_notebook_is_a_graded_error_not_a_crash(tmp_path, content):
     path = tmp_path / "garbage.ipynb"
     path.write_bytes(content)
-    done = grade(str(path), "--format", "json")
+    done = grade(str(path), "--format", "json", "--assignment", "regularization")
     assert done.returncode == 0 and "Traceback" not in done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "error" and result["score"] == 0
     assert result["errors"][0]["kind"] == "unreadable" and result["errors"][0]["message"]
+    # Without --assignment, nothing in it says which built-in assignment it is: a usage error that says so.
+    done = grade(str(path), "--format", "json")
+    assert done.returncode == 2 and "give --assignment NAME" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_notebook_without_the_functions_is_missing_with_near_misses(tmp_path):
     path = write_notebook(tmp_path / "renamed.ipynb", "import numpy as np",
                           "def compute_cost_with_regularisation(A3, Y, parameters, lambd):\n    return 0.0")
-    result = grade_json(path)
+    result = grade_json(path, "--assignment", "regularization")  # no function of any assignment: it must be named
     cost = exercise(result, COST)
     assert cost["status"] == "missing"
     assert cost["findings"][0]["id"] == "function-not-found"
@@ -181,15 +191,16 @@ def test_a_notebook_of_another_assignment_is_an_error_that_says_what_it_defines(
     path = write_notebook(tmp_path / "init.ipynb", "import numpy as np",
                           "def initialize_parameters_he(layers_dims):\n    return {}",
                           "def model(X, Y):\n    pass")
-    result = grade_json(path)  # exit 0: a graded result, not a grader failure
+    named = ("--assignment", "regularization")  # with two built-in assignments, it cannot be guessed
+    result = grade_json(path, *named)  # exit 0: a graded result, not a grader failure
     assert result["status"] == "error" and result["score"] == 0
     assert [error["kind"] for error in result["errors"]] == ["no-graded-function"]
     message = result["errors"][0]["message"]
     assert "no function of assignment 'regularization' is defined here" in message
     assert message.endswith("found: initialize_parameters_he, model") and COST in message
-    assert grade(str(path), "--min-score", "1").returncode == 1
-    text = grade(str(path)).stdout
-    assert "0/10 — error" in text and "initialize_parameters_he" in text
+    assert grade(str(path), "--min-score", "1", *named).returncode == 1
+    text = grade(str(path), *named).stdout
+    assert "0/16 — error" in text and "initialize_parameters_he" in text
 
 
 def test_python_file_submission(tmp_path):
@@ -197,14 +208,14 @@ def test_python_file_submission(tmp_path):
     graded_cells = ["".join(cell["source"]) for cell in notebook["cells"]
                     if cell["cell_type"] == "code" and "GRADED FUNCTION" in "".join(cell["source"])]
     path = tmp_path / "answer.py"
-    path.write_text("import numpy as np\nfrom reg_utils import compute_cost\n\n" + "\n\n".join(graded_cells))
-    assert grade_json(path)["score"] == 10
+    path.write_text("import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\n\n" + "\n\n".join(graded_cells))
+    assert grade_json(path)["score"] == 16
 
 
 def test_several_submissions_give_json_lines_and_out_writes_files(tmp_path):
     done = grade(str(EXAMPLES / "correct.ipynb"), str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json")
     lines = done.stdout.splitlines()
-    assert [json.loads(line)["score"] for line in lines] == [10, pytest.approx(9.42, abs=0.01)]
+    assert [json.loads(line)["score"] for line in lines] == [16, pytest.approx(15.42, abs=0.01)]
     out = tmp_path / "out"
     done = grade(str(EXAMPLES / "np_sum_mistake.ipynb"), "--format", "json", "--format", "markdown", "--out", str(out))
     assert done.returncode == 0 and done.stdout == ""
@@ -277,3 +288,13 @@ def test_the_readme_shows_what_grade_prints_for_the_np_sum_example():
     done = subprocess.run([sys.executable, "-m", "grader", "submissions_example/np_sum_mistake.ipynb"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout == sample, "regenerate README's sample: grade submissions_example/np_sum_mistake.ipynb"
+
+
+@pytest.mark.parametrize("paths", [1, 2], ids=["one notebook", "a batch"])
+def test_the_detected_assignment_is_named_on_stderr_unless_quiet(tmp_path, paths):
+    for index in range(paths):
+        (tmp_path / f"n{index}.ipynb").write_bytes((EXAMPLES / "correct.ipynb").read_bytes())
+    arguments = [str(tmp_path / f"n{index}.ipynb") for index in range(paths)] + ["--format", "json"]
+    assert "grading as regularization: it defines" in grade(*arguments).stderr
+    quiet = grade(*arguments, "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -80,6 +80,22 @@ def test_student_names_are_mapped_before_comparing_with_right_values(grader):
     assert locator_for(grader, source).variable_verdict("m", ("Y.shape[1]",), "cost") is False
 
 
+def test_lines_quoted_for_a_variable_skip_the_placeholder_its_entries_are_written_into(grader):
+    source = COST_HEAD + ("    parts = np.zeros((3, 1))\n    for i in range(3):\n        parts[i] = lambd * i\n"
+                          "    total = 0\n    total = total + 1.0\n    return total + np.sum(parts)\n")
+    quoted = [location.code for location in locator_for(grader, source).assignments_to(("parts", "total"))]
+    # `parts = np.zeros(...)` only makes room; `total = 0` is a value the next line reads, so it stays.
+    assert quoted == ["parts[i] = lambd * i", "total = 0", "total = total + 1.0"]
+
+
+def test_lines_quoted_for_a_variable_skip_an_assignment_overwritten_before_it_is_read(grader):
+    source = COST_HEAD + ("    penalty = lambd * 1.0\n    m = 3\n    penalty = lambd * 2.0\n"
+                          "    scale = 1.0\n    scale = scale * 2.0\n    return penalty * scale\n")
+    quoted = [location.code for location in locator_for(grader, source).assignments_to(("penalty", "scale"))]
+    # The first penalty never counts: the second replaces it unread. The first scale is read by the next line.
+    assert quoted == ["penalty = lambd * 2.0", "scale = 1.0", "scale = scale * 2.0"]
+
+
 @pytest.fixture(scope="module")
 def graded(grader, tmp_path_factory):
     """Feedback for a few mutants, by name."""
@@ -154,7 +170,7 @@ def test_locations_name_cells_as_a_student_sees_them(grader, tmp_path):
     assert finding.location.code_cell == cell.number == [c.index for c in notebook.cells].index(cell.index) + 1
     assert place(finding.location).startswith(f"code cell {cell.number} (“# GRADED FUNCTION")
     script = tmp_path / "student.py"
-    script.write_text("import numpy as np\nfrom reg_utils import compute_cost\n\n" + "\n".join(
+    script.write_text("import numpy as np\nfrom reg_utils import compute_cost, relu, sigmoid\n\n" + "\n".join(
         cell.source for cell in notebook.cells if "def " in cell.source and "GRADED" in cell.source))
     (in_script,) = findings(grader.grade(script))
     assert place(in_script.location) == f"line {in_script.location.line}"

@@ -12,7 +12,7 @@ from grader.feedback import RENDERERS
 from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
-CASES = ["np_sum_mistake", "incomplete", "uses_global"]
+CASES = ["np_sum_mistake", "incomplete", "uses_global", "dropout_mistakes"]
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ def test_a_correct_notebook_gets_full_marks(place):
     done = grade(place, str(EXAMPLES / "correct.ipynb"), "--format", "json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["status"] == "passed" and result["score"] == result["max_score"] == 10.0
+    assert result["status"] == "passed" and result["score"] == result["max_score"] == 16.0
     if place.rootless:
         assert result["sandbox_user"].startswith("stays root of this user namespace (without capabilities)")
 
@@ -60,7 +60,7 @@ def test_the_np_sum_notebook_gets_its_finding(place):
     result = json.loads(done.stdout)
     backward = next(item for item in result["exercises"] if item["function"] == "backward_propagation_with_regularization")
     assert [finding["id"] for finding in backward["findings"]] == ["grad.l2-sum-of-weights"]
-    assert result["score"] == 9.42
+    assert result["score"] == 15.42
 
 
 def test_version_verbose_prints_every_layer_and_which_user_children_run_as(place):

@@ -314,6 +314,22 @@ def test_served_modules_can_be_imported_by_the_source(worker):
     np.testing.assert_array_equal(outcome.calls[0].returned, [0.0, 4.0])
 
 
+def test_bindings_replace_the_submissions_own_functions_call_by_call(worker):
+    helpers = "def square(x):\n    return x * x\n\ndef cube(x):\n    return x * x * x\n"
+    source = "def shape(x):\n    return x + 100  # the student's own\n\ndef f(x):\n    return shape(x)\n"
+    calls = ((2,), (2,), (3,))
+    bindings = ({"shape": "helpers.square"}, {"shape": "helpers.cube"}, {})
+    outcome = worker.run(dataclasses.replace(job("f", *calls, source=source, served={"helpers": helpers}),
+                                             bindings=bindings))
+    assert [call.returned for call in outcome.calls] == [4, 8, 27]  # a call without bindings keeps the last
+
+
+def test_a_binding_to_nothing_is_that_calls_error(worker):
+    outcome = worker.run(dataclasses.replace(job("add", (1, 2), served={"helpers": "x = 1\n"}),
+                                             bindings=({"add": "helpers.missing"},)))
+    assert outcome.calls[0].error.type_name == "AttributeError"
+
+
 @pytest.mark.parametrize("function", ["missing", "not_a_function"])
 def test_a_missing_function_is_reported(worker, function):
     outcome = worker.run(job(function, ()))

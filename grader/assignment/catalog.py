@@ -35,8 +35,9 @@ class Choice:
     reason: str = ""
 
 
-Definitions = Callable[[], Mapping[str, int]]
-"""The functions a submission defines and their number of parameters, read only if there is a choice to make."""
+Definitions = Callable[[], Mapping[str, tuple[int, int]]]
+"""The functions a submission defines, with the fewest and most positional arguments each takes (parameters with
+defaults make a range), read only if there is a choice to make."""
 
 
 def find_assignment(name_or_path: str | None, definitions: Definitions | None = None) -> Choice:
@@ -72,7 +73,7 @@ def _named(name_or_path: str) -> Path:
 
 
 def detect(definitions: Definitions) -> Choice:
-    """The built-in assignment whose graded functions the submission defines, with their number of parameters.
+    """The built-in assignment whose graded functions the submission defines, taking the spec's parameters.
 
     One whose graded functions are all defined comes first, then the one with the most of them;
     a tie is refused (exit 2) rather than settled by the alphabet. With a single built-in
@@ -92,8 +93,10 @@ def detect(definitions: Definitions) -> Choice:
     winners = [folder for folder in folders if rank[folder] == best_rank]
     best = best_rank[1]
     if best == 0:
-        raise SpecError(f"the submission defines no function of any built-in assignment ({', '.join(names)}): "
-                        "give --assignment NAME")
+        listed = ", ".join(sorted(defined)[:8]) + (", ..." if len(defined) > 8 else "")
+        found = f" (it defines {listed})" if defined else ""
+        raise SpecError(f"no submission defines a graded function of a built-in assignment ({', '.join(names)})"
+                        f"{found}: give --assignment NAME")
     if len(winners) > 1:
         raise SpecError(f"the submission fits {' and '.join(folder.name for folder in winners)} equally "
                         f"({', '.join(fits[winners[0]])}): give --assignment NAME")
@@ -108,6 +111,11 @@ def _signatures(folder: Path) -> dict[str, int]:
             for exercise in data.get("exercises", []) if isinstance(exercise, dict)}
 
 
-def _fitting(folder: Path, definitions: Mapping[str, int]) -> list[str]:
-    """The assignment's graded functions the submission defines with the right number of parameters."""
-    return [function for function, count in _signatures(folder).items() if definitions.get(function) == count]
+def _fitting(folder: Path, definitions: Mapping[str, tuple[int, int]]) -> list[str]:
+    """The assignment's graded functions the submission defines so that they take the spec's parameters."""
+    fits = []
+    for function, count in _signatures(folder).items():
+        fewest, most = definitions.get(function, (1, 0))  # not defined: takes nothing
+        if fewest <= count <= most:
+            fits.append(function)
+    return fits

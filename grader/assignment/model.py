@@ -42,6 +42,8 @@ class Probe:
     """Short human-readable description of the input (its shapes and sizes)."""
     arguments: tuple[Any, ...]
     """Positional arguments, in the function's parameter order."""
+    replacements: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    """For an exercise that `replaces` functions: name → the provided helper that stands for it on this probe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,26 @@ class Returned:
 
 
 @dataclass(frozen=True, slots=True)
+class Draws:
+    """Random 0/1 draws a graded function makes and returns (dropout masks, say): it is judged on its own draws.
+
+    The expected outputs of a call are the reference's given the student's draws, so any valid way
+    of drawing them is right. A draw is valid when it is a 0/1 array shaped like the output it masks
+    and, with at least `min_units` entries, keeps a share of ones within `sigmas` standard deviations
+    of the probability the function is given (grader.checks.draws judges it).
+    """
+
+    outputs: Mapping[str, str]
+    """Each output that is a draw (e.g. `cache.D1`) → the output whose shape it has (`cache.A1`)."""
+    probability: str
+    """The parameter giving the probability of a one (e.g. `keep_prob`)."""
+    reference: Callable[..., Any]
+    """The reference given the draws: reference(*arguments, *draws) → what the function should return."""
+    min_units: int = 5000
+    sigmas: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class Exercise:
     """One graded function of an assignment."""
 
@@ -122,9 +144,27 @@ class Exercise:
     baseline_mistake: str | None = None
     """Catalog id for an output wrong even with the baseline arguments when no detector explains it."""
     baseline_mistake_text: MistakeText | None = None
+    student_draws: Draws | None = None
+    """The random draws it makes, when it is judged on its own draws (see Draws)."""
     general_prose: Mapping[str, MistakeText] = field(default_factory=dict)
     """The assignment's own wording of the findings every function can have (`uses-notebook-global`, ...),
     used instead of the engine's generic one."""
+    replaces: tuple[str, ...] = ()
+    """Functions the graded function calls that the grader supplies, per probe, from the provided helpers instead
+    of the submission's own (given code, or another graded function: judged there, not twice). The reference
+    and the variants receive them as keyword arguments."""
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    """The parameters that are settings rather than data (λ, ε, keep_prob) → each one's neutral value (λ = 0,
+    keep_prob = 1), or None when it has none: `grade check-spec` wants probes that vary them and try the neutral
+    value. By default, the baseline's."""
+    variants: Mapping[str, tuple[Callable[..., Any], ...]] = field(default_factory=dict)
+    """Catalog id → wrong implementations that make that mistake (see grader.diagnose.variants): they detect it,
+    and `grade check-spec` runs them to see which mistakes the probes tell apart."""
+
+    def call_reference(self, probe: Probe, arguments: tuple[Any, ...]) -> Any:
+        """The reference's answer to `arguments` (a probe's, or its baseline variant), with the probe's
+        replacements."""
+        return self.reference(*arguments, **probe.replacements)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -176,6 +216,11 @@ class Assignment:
     """The public names the helper source defines at its top level (what a served module exports)."""
     fingerprint: str
     """Hash of every file of the assignment, so cached results can tell a changed spec."""
+    prose_ids: frozenset[str] = frozenset()
+    """Every id the spec's `mistakes:` words, listed by an exercise or not."""
+    strict_rng: bool = False
+    """Judge functions that draw at random on the reference's own draws (the same seed, the same calls) instead
+    of on the student's: the course's seed-exact comparison (--strict-rng asks for it too)."""
 
 
 def _shown(value: Any) -> str:

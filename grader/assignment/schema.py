@@ -14,13 +14,17 @@ from grader.assignment.model import MistakeText, Returned
 from grader.errors import SpecError
 
 SPEC_FILE = "assignment.yaml"
-TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": (str, list), "exercises": list, "mistakes": dict}
+TOP_KEYS = {"name": str, "title": str, "helpers": dict, "detectors": (str, list), "variants": (str, list),
+            "exercises": list, "mistakes": dict, "strict_rng": bool}
 HELPER_KEYS = {"source": str, "serves": list}
 EXERCISE_KEYS = {
     "function": str, "title": str, "parameters": list, "points": (int, float), "reference": str,
     "probes": str, "returns": (str, dict), "keys": list, "baseline": dict, "tolerance": dict, "checks": list,
-    "mistakes": list, "depends_on": dict, "baseline_mistake": str,
+    "mistakes": list, "depends_on": dict, "baseline_mistake": str, "replaces": list,
+    "hyperparameters": dict, "student_draws": dict,
 }
+DRAWS_KEYS = {"outputs": dict, "probability": str, "reference": str, "min_units": int, "sigmas": (int, float)}
+REQUIRED_DRAWS_KEYS = {"outputs", "probability", "reference"}
 REQUIRED_EXERCISE_KEYS = {"function", "parameters", "points", "reference", "probes", "returns", "checks"}
 CHECK_KEYS = {"check": str, "title": str, "points": (int, float), "options": dict}
 MISTAKE_KEYS = {"title": str, "explanation": str, "fix": str, "math": str}

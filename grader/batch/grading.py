@@ -39,6 +39,8 @@ class GradingSetup:
     """Formats rendered in the grading process, besides the result file (`json`, always)."""
     feedback: str = DEFAULT_LEVEL
     """The --feedback level the renderers show (it goes in each result's `grading` key)."""
+    strict_rng: bool | None = None
+    """--strict-rng: judge random draws seed-exact (None: as the assignment says)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +108,13 @@ def send(fd: int, message: dict[str, Any]) -> None:
 def _serve(setup: GradingSetup, request_fd: int, reply_fd: int) -> None:
     """A grading process: build a Grader, say ready, then grade each path the main process sends until EOF."""
     try:
-        grader = Grader(setup.assignment, setup.limits)
+        grader = Grader(setup.assignment, setup.limits, strict_rng=setup.strict_rng)
     except GraderError as error:
         send(reply_fd, {"error": {"message": str(error), "exit_code": error.exit_code}})
         return
     with grader:
         info = assignment_info(grader)
-        key = grading_key(info, setup.limits.wall_seconds, setup.feedback)
+        key = grading_key(info, setup.limits.wall_seconds, setup.feedback, grader.strict_rng)
         send(reply_fd, {"ready": info.to_json()})
         requests = select.poll()
         requests.register(request_fd, select.POLLIN)

@@ -208,10 +208,15 @@ def check_shard_set(folders: Sequence[Path], shards: Sequence[tuple[int, int]]) 
         raise UsageError(f"{what}: merge the folders of every shard of one --shard K/N run, and nothing else")
 
 
-def grading_key(assignment: AssignmentInfo, timeout_seconds: float, feedback: str = DEFAULT_LEVEL) -> dict[str, Any]:
+def grading_key(assignment: AssignmentInfo, timeout_seconds: float, feedback: str = DEFAULT_LEVEL,
+                strict_rng: bool = False) -> dict[str, Any]:
     """What, besides the submission's bytes and the grader version, decides a result and the feedback files next to
     it (written at one --feedback level): checked by --resume."""
-    return {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds, "feedback": feedback}
+    key: dict[str, Any] = {"assignment_fingerprint": assignment.fingerprint, "timeout_seconds": timeout_seconds,
+                           "feedback": feedback}
+    if strict_rng:  # only when asked: results of ordinary runs stay as they were
+        key["strict_rng"] = True
+    return key
 
 
 def result_file_text(result: SubmissionResult, grader_version: str, key: Mapping[str, Any]) -> str:

@@ -50,12 +50,13 @@ class InProcessPool:
         self.grader: Grader | None = None
 
     def start(self) -> AssignmentInfo:
-        self.grader = Grader(self.setup.assignment, self.setup.limits)
+        self.grader = Grader(self.setup.assignment, self.setup.limits, strict_rng=self.setup.strict_rng)
         return assignment_info(self.grader)
 
     def grade(self, entries: Sequence[Entry]) -> Iterator[Graded]:
         assert self.grader is not None, "start() first"
-        key = grading_key(assignment_info(self.grader), self.setup.limits.wall_seconds, self.setup.feedback)
+        key = grading_key(assignment_info(self.grader), self.setup.limits.wall_seconds, self.setup.feedback,
+                          self.grader.strict_rng)
         for entry in entries:
             yield grade_entry(self.grader, self.setup, key, entry)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from grader import __version__
 from grader.assignment.catalog import find_assignment
+from grader.assignment.schema import SPEC_FILE, read_spec
 from grader.batch.github import append_github_summary, github_summary
 from grader.batch.grading import Graded, GradingSetup
 from grader.batch.outdir import (
@@ -71,6 +72,8 @@ class BatchOptions:
     min_score: str | None = None
     progress: bool = True
     clean: bool = False
+    strict_rng: bool | None = None
+    """--strict-rng (None: as the assignment says)."""
     """Remove the result files of submissions not in `paths` from `out`."""
     feedback: str = DEFAULT_LEVEL
     """What students may see in the feedback files (--feedback)."""
@@ -130,12 +133,16 @@ def run_batch(options: BatchOptions) -> int:
                for index, (path, submission_id) in enumerate(zip(options.paths, submission_ids(options.paths)))]
     selected = select_shard(entries, options.shard)
     choice = find_assignment(options.assignment, lambda: defined_functions(options.paths))
-    if choice.reason:
+    if choice.reason and options.progress:
         print(f"grade: grading as {choice.folder.name}: {choice.reason}", file=sys.stderr)
     folder = choice.folder
     colour = options.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     renderers = feedback_renderers(options.formats, options.out is not None, colour, options.feedback)
-    setup = GradingSetup(str(folder), options.limits, renderers, options.feedback)
+    setup = GradingSetup(str(folder), options.limits, renderers, feedback=options.feedback,
+                         strict_rng=options.strict_rng)
+    # Decided by the main process too (it reads the spec, never its code): --resume keys results by it.
+    strict_rng = options.strict_rng if options.strict_rng is not None else \
+        bool(read_spec(folder / SPEC_FILE).get("strict_rng", False))
     pool = InProcessPool(setup) if len(selected) <= 1 else GradingPool(setup, min(options.jobs, len(selected)))
     show = options.progress and not (options.out is None and sys.stdout.isatty())
     progress = Progress(len(selected), sys.stderr, sys.stderr.isatty(), enabled=show)
@@ -144,7 +151,7 @@ def run_batch(options: BatchOptions) -> int:
     try:
         info = pool.start()
         below = min_score_test(options.min_score, info.max_score)
-        key = grading_key(info, options.limits.wall_seconds, options.feedback)
+        key = grading_key(info, options.limits.wall_seconds, options.feedback, strict_rng)
         manifest = Manifest(__version__, info, options.limits.wall_seconds, tuple(sorted(set(options.formats))),
                             options.shard, len(entries), selected, options.feedback)
         if options.out is not None:

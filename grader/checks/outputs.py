@@ -38,7 +38,14 @@ def split_outputs(exercise: Exercise, returned: Any) -> Outputs:
         problem = f"{first} is {found.types[first]}, not an array of numbers{also}"
     if problem is not None:
         return Outputs({}, problem=problem, unusable=tuple(found.unusable))
-    return Outputs(found.values, tuple(found.missing), tuple(sorted(found.unknown)), kinds=found.kinds)
+    note = None
+    if found.lists:  # numpy computes with them as with the arrays they hold: judged by their values
+        one = len(found.lists) == 1
+        is_list, array, held, makes = (("is a list", "a NumPy array", "array it holds", "it one") if one else
+                                       ("are lists", "NumPy arrays", "arrays they hold", "them arrays"))
+        note = (f"{', '.join(found.lists)} {is_list} (of lists), not {array}; graded as the {held}: "
+                f"np.array(...) makes {makes}")
+    return Outputs(found.values, tuple(found.missing), tuple(sorted(found.unknown)), kinds=found.kinds, note=note)
 
 
 @dataclass(slots=True)
@@ -51,6 +58,7 @@ class _Found:
     unknown: list[str] = field(default_factory=list)
     unusable: list[str] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)
+    lists: list[str] = field(default_factory=list)  # array outputs given as (nested) lists of numbers
 
 
 def _split(shape: Returned, value: Any, prefix: str, found: _Found) -> str | None:
@@ -58,6 +66,10 @@ def _split(shape: Returned, value: Any, prefix: str, found: _Found) -> str | Non
     if shape.kind in ("number", "array"):
         name = prefix + shape.name
         array = _as_float_array(value)
+        if array is None and shape.kind == "array" and isinstance(value, list):
+            array = _list_as_array(value)
+            if array is not None:
+                found.lists.append(name)
         if array is None:
             found.unusable.append(name)
             found.types[name] = describe_type(value)
@@ -112,6 +124,25 @@ def _as_float_array(value: Any) -> np.ndarray | None:
         if array.dtype.kind in "biuf":
             return array.astype(np.float64)
     return None
+
+
+def _list_as_array(value: list) -> np.ndarray | None:
+    """A rectangular list (of lists) of plain numbers or booleans as a float array, else None."""
+    def numbers(item: Any, depth: int) -> bool:
+        if isinstance(item, list):
+            return depth < 8 and all(numbers(element, depth + 1) for element in item)
+        return type(item) in (bool, int, float) or type(item) in _NUMPY_NUMBERS
+    if not value or not numbers(value, 0):
+        return None
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (ValueError, OverflowError):  # ragged
+        return None
+    return array if array.dtype == np.float64 else None
+
+
+_NUMPY_NUMBERS = frozenset((np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                            np.uint64, np.float16, np.float32, np.float64))
 
 
 def close(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> bool:

@@ -45,6 +45,8 @@ class CheckDefinition:
     options: Mapping[str, type | tuple[type, ...]]
     """Option → its type; `Reference` for `file.py:name` strings the spec's loader resolves."""
     required: tuple[str, ...]
+    needs: str | None = None
+    """An exercise key the check reads (e.g. `student_draws`): a spec using the check without it fails to load."""
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -67,14 +69,14 @@ class CheckDefinition:
 CHECKS: dict[str, CheckDefinition] = {}
 
 
-def check(name: str, required: tuple[str, ...] = (), **options: type | tuple[type, ...]
+def check(name: str, required: tuple[str, ...] = (), needs: str | None = None, **options: type | tuple[type, ...]
           ) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under `name` with the options it accepts; a duplicate name fails at import."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if name in CHECKS:
             raise RuntimeError(f"check {name!r} registered twice")
-        CHECKS[name] = CheckDefinition(name, function, options, required)
+        CHECKS[name] = CheckDefinition(name, function, options, required, needs)
         return function
 
     return register

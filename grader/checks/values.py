@@ -82,9 +82,11 @@ def _returns(context: CheckContext) -> tuple[float, str]:
             if trial.got.unknown:
                 parts.append(f"unexpected keys {', '.join(trial.got.unknown)}")
             return 0.0, "; ".join(parts)
+        draws = set(context.exercise.student_draws.outputs) if context.exercise.student_draws else set()
         for name, expected in trial.expected.items():
             kind = trial.got.kinds.get(name, "f")
-            if kind not in "fiu":  # an integer array can hold a right value; booleans cannot be gradients
+            # An integer array can hold a right value; booleans cannot be gradients, but can be a mask drawn.
+            if kind not in ("fiub" if name in draws else "fiu"):
                 return 0.0, f"{name} is an array of {np.dtype(kind + '1').name if kind == 'b' else kind}, not numbers"
             if trial.got.values[name].shape != expected.shape:
                 return 0.0, (f"{name} has shape {trial.got.values[name].shape}, expected {expected.shape} "

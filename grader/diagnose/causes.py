@@ -47,16 +47,17 @@ def find_causes(found: Mapping[str, Sequence[Detection]], ancestors: Callable[[s
                 causes[rival] = Cause((*causes[rival].candidates, (mistake_id, detection)))
                 continue
             reported = frozenset().union(*(cause.claims for cause in causes))
-            if claims and all(_covered(claim, reported, ancestors) for claim in claims):
+            if claims and all(_covered(claim, reported, ancestors, detection.given_upstream) for claim in claims):
                 continue
             causes.append(Cause(((mistake_id, detection),)))
     return causes
 
 
-def _covered(claim: Claim, reported: frozenset[Claim], ancestors: Callable[[str], set[str]]) -> bool:
+def _covered(claim: Claim, reported: frozenset[Claim], ancestors: Callable[[str], set[str]],
+             given_upstream: bool) -> bool:
     output, part, aspect = claim
     upstream = ancestors(output)
-    if any(other in upstream for other, _, _ in reported):
+    if not given_upstream and any(other in upstream for other, _, _ in reported):
         return True  # downstream of an output already explained: a consequence, not a cause
     parts = ("term", "baseline") if part == "whole" else (part,)
     return all(any(other == output and other_part in (wanted, "whole") and other_aspect in ("", aspect)

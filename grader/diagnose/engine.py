@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from grader.assignment.model import Exercise
+from grader.checks.draws import judge_draws
 from grader.checks.inputs import changed_arguments
 from grader.diagnose.causes import find_causes
 from grader.diagnose.describe import describe_difference, is_wrong, output_names, turns_non_finite, wrong_at_baseline
@@ -19,9 +20,22 @@ from grader.diagnose.prose import FindingWriter
 from grader.records import Detection, Extraction, Finding, RunOutcome, Trial
 
 
-def run_detectors(exercise: Exercise, trials: Sequence[Trial]) -> dict[str, list[Detection]]:
-    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone)."""
-    return {mistake_id: detector(exercise, trials) for mistake_id, detector in exercise.detectors.items()}
+def run_detectors(exercise: Exercise, trials: Sequence[Trial],
+                  failures: list[str] | None = None) -> dict[str, list[Detection]]:
+    """What each of the exercise's detectors finds, by mistake id, in spec order (from the numbers alone).
+
+    A detector that raises on outputs its author did not foresee finds nothing: the submission is
+    still graded, and what failed is appended to `failures` (the grader says so in a note).
+    """
+    found: dict[str, list[Detection]] = {}
+    for mistake_id, detector in exercise.detectors.items():
+        try:
+            found[mistake_id] = detector(exercise, trials)
+        except Exception as error:  # noqa: BLE001 - an assignment's bug must not cost the student their grade
+            found[mistake_id] = []
+            if failures is not None:
+                failures.append(f"{mistake_id}: {type(error).__name__}: {error}")
+    return found
 
 
 def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None, trials: Sequence[Trial],
@@ -44,8 +58,11 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     error_finding = writer.error(errors[0], len(errors), len(trials)) if errors else None
     mutation = _mutation(exercise, trials, writer)
     if findings or not any(trial.returned for trial in trials):
-        # Nothing usable came back: the outputs cannot be judged, only the failure reported.
-        return tuple(findings + [finding for finding in (error_finding, mutation) if finding])
+        # Nothing usable came back: the outputs cannot be judged, only the failure reported, unless the catalogue
+        # knows the error itself (one a library version raises, say).
+        explained = _explained_errors(exercise, trials, writer, detections) if not findings and errors else []
+        return tuple(findings + (explained or [finding for finding in (error_finding,) if finding])
+                     + [finding for finding in (mutation,) if finding])
     explanations, errors_explained = _explain_outputs(exercise, trials, writer, detections)
     if error_finding is not None and not errors_explained:
         findings.append(error_finding)
@@ -53,6 +70,15 @@ def diagnose(exercise: Exercise, extraction: Extraction, run: RunOutcome | None,
     if mutation is not None:
         findings.append(mutation)
     return _one_per_cause(exercise, findings)
+
+
+def _explained_errors(exercise: Exercise, trials: Sequence[Trial], writer: FindingWriter,
+                      detections: Callable[[], Mapping[str, Sequence[Detection]]] | None) -> list[Finding]:
+    """Findings for catalogue mistakes that account for the calls that raised, when every call did."""
+    found = detections() if detections is not None else run_detectors(exercise, trials)
+    causes = [cause for cause in find_causes(found, exercise.ancestors)
+              if any(detection.explains_errors for _, detection in cause.candidates)]
+    return [writer.cause(cause) for cause in causes]
 
 
 def _mutation(exercise: Exercise, trials: Sequence[Trial], writer: FindingWriter) -> Finding | None:
@@ -73,7 +99,13 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
     findings: list[Finding] = []
     raised = any(trial.outcome is not None and trial.outcome.error for trial in trials)
     wrong = [name for name in output_names(trials) if is_wrong(exercise, trials, name)]
-    if not raised and not wrong:
+    # Draws are judged on their own (the outputs are expected given them): a draw gone wrong is a wrong output.
+    bad_draws = judge_draws(exercise, trials).problems if exercise.student_draws is not None else {}
+    wrong = [name for name in output_names(trials) if name in wrong or name in bad_draws]
+    # A value returned in another form (a number as a (1, 1) array) is right, with a note; the catalogue may know
+    # the mistake behind the form.
+    noted = any(trial.got is not None and trial.got.note for trial in trials)
+    if not raised and not wrong and not noted:
         return findings, False  # every output right on every call: nothing to explain
     found = detections() if detections is not None else run_detectors(exercise, trials)
     causes = find_causes(found, exercise.ancestors)
@@ -90,7 +122,7 @@ def _explain_outputs(exercise: Exercise, trials: Sequence[Trial], writer: Findin
         if name in explained or upstream_wrong:
             continue  # follows from a mistake already reported upstream
         downstream = tuple(other for other in wrong if name in exercise.ancestors(other) and other not in explained)
-        evidence = describe_difference(exercise, trials, name)
+        evidence = bad_draws.get(name) or describe_difference(exercise, trials, name)
         if exercise.baseline_mistake and wrong_at_baseline(exercise, trials, name):
             findings.append(writer.baseline_mistake(name, evidence, downstream))
         else:

@@ -9,6 +9,7 @@ import ast
 from collections.abc import Iterator, Sequence
 
 from grader.assignment.model import Exercise
+from grader.diagnose.assignments import dead_stores, is_placeholder
 from grader.extract.syntax import walk
 from grader.records import Extraction, Location, RaisedError
 
@@ -26,7 +27,7 @@ class Locator:
     def student_name(self, name: str) -> str:
         """The student's name for a spec parameter (they may rename parameters); other names as they are."""
         parameters = self.exercise.parameters
-        if name in parameters and len(self.extraction.parameters) == len(parameters):
+        if name in parameters and len(self.extraction.parameters) >= len(parameters):  # calls are positional
             return self.extraction.parameters[parameters.index(name)]
         return name
 
@@ -38,6 +39,21 @@ class Locator:
             return self.extraction.locate(statement.lineno)
         constant = self._module_constant(variable)
         return self.extraction.locate(constant.lineno) if constant is not None else None
+
+    def assignments_to(self, names: Sequence[str]) -> list[Location]:
+        """Every statement of the function that assigns, or assigns into, one of `names` (spec parameter names
+        stand for the student's), in order."""
+        if self.node is None:
+            return []
+        wanted = {self.student_name(name) for name in names}
+        statements = sorted((n for n in walk(self.node) if isinstance(n, _ASSIGNMENTS)
+                             and wanted & {root_name(target) for target in _targets(n)}), key=lambda n: n.lineno)
+        # `J = np.zeros(n)` only makes room for what later statements write into J: the mistake is in those.
+        filled = {root_name(target) for n in statements for target in _targets(n) if not isinstance(target, ast.Name)}
+        overwritten = dead_stores(self.node)
+        statements = [n for n in statements if n not in overwritten
+                      and not (is_placeholder(_value_of(n)) and {root_name(t) for t in _targets(n)} <= filled)]
+        return [location for location in (self.extraction.locate(n.lineno) for n in statements) if location]
 
     def _assignment_statement(self, variable: str, before_output: str | None = None) -> ast.stmt | None:
         if self.node is None:
@@ -174,6 +190,40 @@ class Locator:
         built = _last_assignment(node, last.value) if node is not None and last.value is not None else None
         return self.extraction.locate((built or last).lineno)
 
+    def calls(self, names: Sequence[str], outputs: Sequence[str]) -> list[Location]:
+        """The statements calling a function named one of `names` (`randn`, as `np.random.randn(...)`) that the
+        outputs are computed from: followed back from each output's statement, through the names it reads."""
+        node = self.node
+        if node is None:
+            return []
+        wanted = set(names)
+
+        def called(statement: ast.stmt) -> set[str]:
+            names = {call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                     for call in walk(statement) if isinstance(call, ast.Call)}
+            return {str(name) for name in names} & wanted
+
+        found: dict[int, ast.stmt] = {}
+        pending = [(statement, 8) for statement in map(self._output_statement, outputs) if statement is not None]
+        seen: set[int] = set()
+        while pending:
+            statement, left = pending.pop()
+            if id(statement) in seen:
+                continue
+            seen.add(id(statement))
+            if called(statement):
+                found[statement.lineno] = statement
+                continue  # a call drawing the value: what it reads (shapes) is not the mistake
+            if left == 0:
+                continue
+            reads = {n.id for n in walk(_value_of(statement)) if isinstance(n, ast.Name)}
+            for variable in sorted(reads):
+                source = _last_assignment(node, ast.Name(id=variable, ctx=ast.Load(), lineno=statement.lineno))
+                if source is not None:
+                    pending.append((source, left - 1))
+        locations = (self.extraction.locate(line) for line in sorted(found))
+        return [location for location in locations if location is not None]
+
     def mutations(self) -> list[tuple[str, Location]]:
         """(argument, line) of every in-place write to an argument or to a name bound to part of one
         (`w = params["w"]` then `w **= 2` writes to `params`)."""
@@ -293,6 +343,13 @@ def _last_assignment(function: ast.FunctionDef, expression: ast.expr | None) -> 
 def _value_of(statement: ast.stmt) -> ast.expr:
     value = getattr(statement, "value", None)
     return value if isinstance(value, ast.expr) else ast.Constant(None)
+
+
+def _targets(statement: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[ast.expr]:
+    """What a statement assigns to, tuples unpacked (`a, b[i] = ...` → a, b[i])."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    return [item for target in targets
+            for item in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])]
 
 
 def _binds(statement: ast.Assign | ast.AugAssign | ast.AnnAssign, variable: str) -> bool:

@@ -15,6 +15,9 @@ from grader.diagnose.locate import Locator
 from grader.diagnose.messages import GENERAL_MISTAKES
 from grader.records import Detection, Extraction, Finding, Location, RaisedError, RunOutcome
 
+_QUOTED_LINES = 6
+"""At most this many lines quoted for one finding (a mistake spread over the lines building one variable)."""
+
 
 class FindingWriter:
     """Fills the prose of findings for one exercise (prose comes from the spec or grader.diagnose.messages)."""
@@ -52,7 +55,7 @@ class FindingWriter:
         either = " If it is the other: ".join(f"{finding.title}. {finding.explanation}" for finding in findings)
         others = [finding.location for finding in findings[1:] if finding.location not in (None, first.location)]
         return replace(
-            first, title=f"{first.title}, or {findings[1].title[0].lower()}{findings[1].title[1:]}",
+            first, title=f"{first.title}, or {_mid_sentence(findings[1].title)}",
             explanation=(f"Two mistakes give exactly these numbers, and your code does not show which it is. "
                          f"If it is the first: {either}"),
             fix=" Or: ".join(finding.fix for finding in findings),
@@ -69,7 +72,13 @@ class FindingWriter:
         output = detection.outputs[0] if detection.outputs else None
         locator = self.locator
         location = None
-        if detection.variable is not None:
+        if detection.line is not None:  # e.g. where the call raised: the most precise place there is
+            location = self.extraction.locate(detection.line)
+        quoted = locator.assignments_to(detection.points_at) if detection.points_at and location is None else []
+        if quoted:
+            return Finding(mistake_id, text.title, detection.outputs, quoted[0], detection.evidence, text.explanation,
+                           text.fix, text.math, locations=tuple(quoted[1:_QUOTED_LINES]))
+        if location is None and detection.variable is not None:
             location = locator.assignment(locator.student_name(detection.variable), output)
         if location is None and output is not None:
             if detection.absent:
@@ -78,8 +87,13 @@ class FindingWriter:
                 location = locator.output(output)
             else:
                 location = locator.term(output, detection.sources)
+        more: tuple[Location, ...] = ()
+        if detection.calls:
+            calling = locator.calls(detection.calls, detection.outputs)
+            if calling:
+                location, more = calling[0], tuple(calling[1:])
         return Finding(mistake_id, text.title, detection.outputs, location or locator.returned(), detection.evidence,
-                       text.explanation, text.fix, text.math)
+                       text.explanation, text.fix, text.math, locations=more)
 
     def baseline_mistake(self, name: str, evidence: str, downstream: tuple[str, ...]) -> Finding:
         mistake_id = self.exercise.baseline_mistake
@@ -187,3 +201,10 @@ def _consequence(downstream: Sequence[str]) -> str:
 def _fill(text: str, values: Mapping[str, str]) -> str:
     """Fill `{name}` placeholders that have values; leave other braces (e.g. math) alone."""
     return re.sub(r"\{(\w+)\}", lambda match: str(values.get(match.group(1), match.group(0))), text)
+
+
+def _mid_sentence(title: str) -> str:
+    """A title continued mid-sentence: its first letter lowered, unless its first word is a name (`A1`, `W`, `CE`)."""
+    word = title.split(" ", 1)[0]
+    is_name = word != "A" and not (len(word) > 1 and word[1:].islower())
+    return title if is_name else title[0].lower() + title[1:]

@@ -16,14 +16,29 @@ from grader.extract.syntax import walk
 from grader.load import load_submission
 from grader.records import CellLabel, Extraction, Location, Submission, SyntaxProblem, parsed_source
 
+_SAMPLE = 25  # readable submissions read to tell a class's assignment: one odd notebook does not decide it
 
-def defined_functions(paths: Sequence[str]) -> dict[str, int]:
-    """The functions the first readable submission defines, with their number of parameters (empty if none is)."""
+
+def defined_functions(paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """The functions the first readable submissions (up to 25) define, each with the fewest and most positional
+    arguments any of them takes (empty if no submission is readable).
+
+    A class is told by what its submissions define together: a student who renamed every function, or
+    the first file being unreadable, does not stop the grader from knowing the assignment.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    read = 0
     for path in paths:
+        if read == _SAMPLE:
+            break
         submission = load_submission(path)
-        if submission.problem is None:
-            return Notebook(submission).signatures()
-    return {}
+        if submission.problem is not None:
+            continue
+        read += 1
+        for name, (fewest, most) in Notebook(submission).signatures().items():
+            low, high = found.get(name, (fewest, most))
+            found[name] = (min(low, fewest), max(high, most))
+    return found
 
 
 def extract_functions(submission: Submission, functions: Sequence[str]) -> tuple[Extraction, ...]:

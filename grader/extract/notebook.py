@@ -17,6 +17,8 @@ from grader.records import CellLabel, Submission, SyntaxProblem
 from grader.repeats import RepeatCache
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+MANY_ARGUMENTS = 1 << 16
+"""The most positional arguments of a function with *args, as far as anyone calls it."""
 
 
 # IPython-only lines: magics (%, %%), shell escapes (!), help (name? / ?name).
@@ -81,11 +83,17 @@ class Notebook:
         for match in re.finditer(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(", raw, re.MULTILINE):
             self.definitions.append((cell, match.group(1), raw.count("\n", 0, match.start()) + 1))
 
-    def signatures(self) -> dict[str, int]:
-        """Each function the notebook binds last, with its number of parameters (to tell which assignment it is)."""
-        return {name: len(binding.node.args.posonlyargs) + len(binding.node.args.args)
-                for name, binding in self.bindings.items()
-                if isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    def signatures(self) -> dict[str, tuple[int, int]]:
+        """Each function the notebook binds last, with the fewest and most positional arguments it takes (to tell
+        which assignment it is: `def f(a, b, step=0.1, verbose=False)` takes 2 to 4)."""
+        found = {}
+        for name, binding in self.bindings.items():
+            if isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                arguments = binding.node.args
+                positional = len(arguments.posonlyargs) + len(arguments.args)
+                found[name] = (positional - len(arguments.defaults),
+                               MANY_ARGUMENTS if arguments.vararg is not None else positional)
+        return found
 
     def _bind(self, cell: int, statement: ast.stmt, lines: tuple[str, ...]) -> None:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

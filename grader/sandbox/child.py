@@ -4,8 +4,9 @@ In order, before any student code runs: its own process group and streams, close
 descriptors, resource limits, then the kernel layers (grader.sandbox.kernel); it fails
 closed when one of them cannot be applied. Then, per job: its own output file, random
 state, CPU time and wall-clock alarm; the submission executes with the course's helper
-modules served on import, and each call's outcome goes to the worker as a message
-(grader.sandbox.protocol), with the arguments only when the call changed them.
+modules served on import, the globals a job binds are set before each call (functions the
+grader supplies in place of the submission's own), and each call's outcome goes to the worker
+as a message (grader.sandbox.protocol), with the arguments only when the call changed them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -170,7 +172,8 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> bool
     call_index: int | None = None
     try:
         with _alarm_enabled():
-            function = _load_submission(job).get(job.function)
+            namespace = _load_submission(job)
+        function = namespace.get(job.function)
         if not callable(function):
             message = f"the code defines no function named {job.function}"
             send("failure", failure_to_wire(RunFailure("function-missing", message, None, None)))
@@ -182,6 +185,8 @@ def _run_job(job: Job, limits: Limits, send: Callable[[str, Any], None]) -> bool
             before = pristine[call_index] if pristine else _fingerprint(arguments)
             try:
                 with _alarm_enabled():
+                    if job.bindings:
+                        _bind(namespace, job.bindings[call_index])
                     returned = function(*arguments)
             except BaseException as error:  # SystemExit and KeyboardInterrupt are answers too
                 if _limit_kind(error) is not None:
@@ -291,6 +296,13 @@ def _load_submission(job: Job) -> dict[str, Any]:
     namespace = {"__name__": "submission", "__builtins__": builtins}
     exec(compile(job.source, job.filename, "exec"), namespace)
     return namespace
+
+
+def _bind(namespace: dict[str, Any], bindings: Mapping[str, str]) -> None:
+    """Set the submission's globals named in `bindings` to the served modules' attributes they name."""
+    for name, target in bindings.items():
+        module, _, attribute = target.rpartition(".")
+        namespace[name] = getattr(importlib.import_module(module), attribute)
 
 
 def _limit_kind(error: BaseException) -> str | None:

@@ -94,6 +94,9 @@ _JOB: _Schema = {
                                                                         for arguments in value),
     "served_modules": lambda value: type(value) is dict and all(type(source) is str for source in value.values()),
     "calls_key": lambda value: value is None or type(value) is str,
+    "bindings": lambda value: type(value) is list and all(
+        type(names) is dict and all(type(name) is str and type(target) is str and "." in target
+                                    for name, target in names.items()) for names in value),
 }
 _ERROR: _Schema = {
     "type_name": _text(TYPE_NAME_CHARS),
@@ -141,6 +144,7 @@ def job_to_wire(job: Job, send_calls: bool = True) -> dict[str, Any]:
         "calls": list(job.calls) if send_calls else None,
         "served_modules": dict(job.served_modules),
         "calls_key": job.calls_key,
+        "bindings": [dict(names) for names in job.bindings],
     }
 
 
@@ -156,7 +160,11 @@ def job_from_wire(value: Any, known_calls: dict[str, tuple[tuple[Any, ...], ...]
         calls = known_calls[key]
     else:
         raise DecodeError("a job names calls this worker was never sent")
-    return Job(fields["source"], fields["filename"], fields["function"], calls, fields["served_modules"], key)
+    bindings = tuple(fields["bindings"])
+    if bindings and len(bindings) != len(calls):
+        raise DecodeError("a job's bindings are not one per call")
+    return Job(fields["source"], fields["filename"], fields["function"], calls, fields["served_modules"], key,
+               bindings)
 
 
 def jobs_from_wire(value: Any, known_calls: dict[str, tuple[tuple[Any, ...], ...]]) -> tuple[Job, ...]:

@@ -9,7 +9,8 @@ What it does:
    executed notebook) from submissions_example/: correct ones, and copies of correct.ipynb with one
    or two mistakes put in by string replacement (cost: λ/m instead of λ/2m, λ/2·m, ΣW instead of
    ΣW², a W left out, the penalty not added; backward: λ·ΣW/m in dW1, λ/2m, a term left out, the
-   wrong sign, a term on db) plus the other examples (unfinished, syntax error, global, mutates).
+   wrong sign, a term on db; and in 30% of those a dropout mistake: > keep_prob, randn masks, no
+   /keep_prob forward or backward, no mask on dA2) plus the other examples (unfinished, syntax error, global, mutates).
    Infinite loops are left out unless --timeouts K asks for K of them: each holds one grading slot
    for --timeout seconds whatever the grader does, so they measure the time limit, not the grader.
    Each graded function is made its student's own (a variable renamed) as often as in a real
@@ -64,14 +65,24 @@ BACKWARD_MISTAKES = {
     "backward: term on db3": ("db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True)",
                               "db3 = 1./m * np.sum(dZ3, axis=1, keepdims=True) + lambd / m * b3"),
 }
+DROPOUT_MISTAKES = {
+    "dropout: D1 > keep_prob": ("D1 = D1 < keep_prob", "D1 = D1 > keep_prob"),
+    "dropout: masks from randn": ("np.random.rand(A2.shape[0], A2.shape[1])", "np.random.randn(A2.shape[0], A2.shape[1])"),
+    "dropout: A1 not divided": ("A1 = A1 / keep_prob", "A1 = A1"),
+    "dropout backward: dA1 not divided": ("dA1 = dA1 / keep_prob", "dA1 = dA1"),
+    "dropout backward: no mask on dA2": ("dA2 = dA2 * D2", "dA2 = dA2"),
+}
 # How often a student's function is their own: no classmate's has the same syntax tree on the same
 # lines, so the grader cannot reuse a run (grader/runcache.py). Measured with that key on the 57 real
 # notebooks of the course that define both functions: 26 distinct cost functions (46%) and 18
-# distinct backward functions (32%). A bigger class repeats its common solutions more, so the
+# distinct backward functions (32%); of the 58 and 57 that define the dropout functions, 24
+# distinct forward (41%) and 12 distinct backward (21%). A bigger class repeats its common solutions more, so the
 # share only falls with size: these are generous for 1,000. A generated notebook is made its
 # student's own by renaming a variable in the function, as students do.
 OWN_CODE = {"compute_cost_with_regularization": ("L2_regularization_cost", 0.46),
-            "backward_propagation_with_regularization": ("gradients", 0.32)}
+            "backward_propagation_with_regularization": ("gradients", 0.32),
+            "forward_propagation_with_dropout": ("cache", 0.41),
+            "backward_propagation_with_dropout": ("gradients", 0.21)}
 OTHER_EXAMPLES = ("correct_equivalent", "incomplete", "syntax_error", "uses_global", "mutates_inputs", "np_sum_mistake")
 
 
@@ -132,6 +143,8 @@ def generate(folder: Path, count: int, timeouts: int = 0, size_bytes: int = 300_
             mistakes = [rng.choice(list(COST_MISTAKES.items()))] if draw < 0.65 else []
             if draw >= 0.55:
                 mistakes.append(rng.choice(list(BACKWARD_MISTAKES.items())))
+            if rng.random() < 0.3:
+                mistakes.append(rng.choice(list(DROPOUT_MISTAKES.items())))
             for name, (old, new) in mistakes:
                 assert old in text, (name, old)
                 text, names = text.replace(old, new, 1), [*names, name]
