@@ -363,18 +363,12 @@ class Comparison:
 
     output: str
     title: str
-    """What is compared: the output ("dW1"), or the part of it the non-baseline arguments add ("what lambd adds to
-    dW1", where the output is right with the baseline arguments: the mistake is in that part)."""
-    call: str
-    """What was run ("" when it is not shown, see grader.feedback.audience)."""
-    shape: tuple[int, int]
-    """Rows and columns of the entries below (a vector is one row; a big output only its top-left block)."""
-    whole_shape: tuple[int, ...]
-    """The output's own shape."""
-    expected: tuple[float, ...] | None
-    """The reference's entries, row by row (NaN for a non-finite one); None when they are not shown."""
-    got: tuple[float, ...] | None
-    """The student's entries, likewise."""
+    """The output ("dW1"), or the part the non-baseline arguments add to it when that part is the wrong one."""
+    call: str  # what was run ("" when not shown, see grader.feedback.audience)
+    shape: tuple[int, int]  # of the entries below: a vector is one row, a big output its top-left block
+    whole_shape: tuple[int, ...]  # the output's own
+    expected: tuple[float, ...] | None  # the reference's entries, row by row (NaN if not finite); None: not shown
+    got: tuple[float, ...] | None  # the student's, likewise
     difference: tuple[float, ...]
     """got − expected; where expected and got are not shown, only its pattern: divided by its largest entry."""
 
@@ -403,8 +397,7 @@ class Finding:
     """Other catalog ids that explain the same numbers exactly, which the code does not rule out."""
     locations: tuple[Location, ...] = ()
     """Further lines with the same mistake, when there are several (e.g. each argument changed in place)."""
-    comparisons: tuple[Comparison, ...] = ()
-    """The wrong array outputs on one call each, for pictures (none for numbers, errors and shape mismatches)."""
+    comparisons: tuple[Comparison, ...] = ()  # wrong array outputs, one call each, for pictures
 
 
 # ---- score: the grades ---------------------------------------------------------------------

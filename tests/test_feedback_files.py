@@ -52,7 +52,7 @@ def test_the_annotated_notebook_is_valid_and_keeps_every_student_cell_byte_for_b
 def test_the_finding_sits_right_after_its_cell_quoting_the_line_with_the_math_and_a_picture(mistaken):
     finding = next(e for e in mistaken.exercises if e.function == BACKWARD).findings[0]
     cells = annotate(mistaken).document["cells"]
-    assert is_feedback_cell(cells[0]) and "9.42/10" in "".join(cells[0]["source"])
+    assert is_feedback_cell(cells[0]) and "15.42/16" in "".join(cells[0]["source"])
     position = next(i for i, cell in enumerate(cells) if "".join(cell["source"]) == "".join(
         json.loads(MISTAKE.read_text())["cells"][finding.location.cell]["source"]))
     feedback = cells[position + 1]
@@ -204,8 +204,9 @@ def _shown(result, level: str) -> str:
                                                                       "html")]
     pictures = [base64.b64decode(data).decode() for text in texts
                 for data in re.findall(r'(?:data:image/svg\+xml;base64,|"image/svg\+xml": ")([A-Za-z0-9+/=]+)', text)]
-    # Points ("1.67/2") are the grade, and the page's stylesheet is ours: neither holds the probes' numbers.
+    # Points ("1.67/2", or Gradescope's "score": 1.67) are the grade, and the page's stylesheet is ours: neither holds the probes' numbers.
     shown = re.sub(r"<style>.*?</style>", "", "\n".join(texts + pictures), flags=re.DOTALL)
+    shown = re.sub(r'"(?:max_)?score": \d+(?:\.\d+)?', "", shown)  # Gradescope's points, as JSON numbers
     return re.sub(r"\d+(?:\.\d+)?/\d+(?:\.\d+)?", "", shown)
 
 
@@ -223,7 +224,7 @@ def test_hints_show_no_number_of_the_probes_or_the_reference(grader, mistaken):
 
 def test_score_shows_the_points_only(mistaken):
     text = render("text", mistaken, "test", False, "score")
-    assert "6.42/7" in text and "9.42/10" in text
+    assert "6.42/7" in text and "15.42/16" in text
     assert "L2 term" not in text and "np.sum" not in text and "✓" not in text
 
 
