@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from html.parser import HTMLParser
 
+from grader.batch.charts import column_chart
 from grader.batch.outdir import AssignmentInfo, ExerciseInfo
 from grader.batch.reports import ClassReport
 from grader.records import CheckResult, ExerciseResult, Finding, Location, SubmissionResult
@@ -156,3 +157,11 @@ def test_html_long_labels_wrap_instead_of_being_cut():
     shown = " ".join(re.findall(r"<tspan[^>]*>(.*?)</tspan>", mistakes))
     assert len(re.findall("<tspan", mistakes)) == 3
     assert shown == f"(no catalogue entry) — {title} (backward)"
+
+
+def test_neighbouring_bin_labels_of_the_score_chart_are_on_different_lines():
+    """'[11.2, 12.8)' is wider than its bar: side by side, neighbours would overlap."""
+    svg = column_chart([(f"[{i}.6, {i + 1}.2)", i) for i in range(10)])
+    labels = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="middle">\[', svg)
+    assert len(labels) == 10
+    assert all(first[1] != second[1] for first, second in zip(labels, labels[1:]))

@@ -15,7 +15,7 @@ _LABEL_LINES = 3
 
 def column_chart(bins: Sequence[tuple[str, int]]) -> str:
     """Vertical bars with a count above each and the label below."""
-    width, height, bar, gap, bottom = 640, 220, 48, 10, 40
+    width, height, bar, gap, bottom = 640, 236, 48, 10, 56
     top_count = max((count for _, count in bins), default=0) or 1
     scale = (height - bottom - 20) / top_count
     pieces = [f'<svg role="img" aria-label="score distribution" width="{width}" height="{height}" '
@@ -29,7 +29,9 @@ def column_chart(bins: Sequence[tuple[str, int]]) -> str:
                       f"<title>{html.escape(label)}: {count}</title></rect>")
         pieces.append(f'<text x="{x + bar / 2}" y="{y - 4:.1f}" text-anchor="middle">{count}</text>')
         short = html.escape(label.replace(" (full marks)", " ✓"))
-        pieces.append(f'<text x="{x + bar / 2}" y="{height - bottom + 16}" text-anchor="middle">{short}</text>')
+        # Every other label one line lower: "[11.2, 12.8)" is wider than its bar.
+        label_y = height - bottom + 16 + 15 * (position % 2)
+        pieces.append(f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">{short}</text>')
     pieces.append(f'<text x="10" y="{height - 6}">points (bins of a tenth of the maximum; green: full marks)</text>')
     pieces.append("</svg>")
     return "".join(pieces)
