@@ -363,7 +363,7 @@ class Comparison:
 
     output: str
     title: str
-    """The output ("dW1"), or the part the non-baseline arguments add to it when that part is the wrong one."""
+    """The output ("grad"), or the part the non-baseline arguments add to it when that part is the wrong one."""
     call: str  # what was run ("" when not shown, see grader.feedback.audience)
     shape: tuple[int, int]  # of the entries below: a vector is one row, a big output its top-left block
     whole_shape: tuple[int, ...]  # the output's own
